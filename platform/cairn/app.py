@@ -1,0 +1,49 @@
+"""create_app: the one place the web app is assembled, in the order a request meets it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+from cairn.auth import api as api_keys_api
+from cairn.config import Settings
+from cairn.http import health, metrics, problems, request_context
+from cairn.runtime import Runtime
+from cairn_admin import bp as admin_bp
+
+
+class _JSONProvider(DefaultJSONProvider):
+    """RFC 3339 times and plain UUID strings (Flask's default writes HTTP dates)."""
+
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime | date):
+            return o.isoformat()
+        if isinstance(o, UUID):
+            return str(o)
+        return DefaultJSONProvider.default(o)
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
+    app = Flask("cairn")
+    app.json = _JSONProvider(app)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["cairn"] = runtime or Runtime(settings)
+
+    # 1. Request id, body limit, access log — first in, last out.
+    request_context.init_app(app)
+    # 2. Metrics observe every response, errors included.
+    metrics.init_app(app)
+    # 3. One error envelope for everything below.
+    problems.init_app(app)
+    # 4. Service endpoints, then the API, then the admin UI.
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api_keys_api.bp)
+    app.register_blueprint(admin_bp, url_prefix="/_")
+    return app

@@ -1,0 +1,1 @@
+"""The per-project audit log."""

@@ -1,0 +1,1 @@
+"""Credentials and principals: API keys now; users, sessions and OAuth later."""

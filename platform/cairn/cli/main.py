@@ -1,0 +1,33 @@
+"""The `cairn` command. Imports stay light: `cairn web` must set up metrics before the web
+app (and prometheus_client) is loaded."""
+
+from __future__ import annotations
+
+import click
+
+from cairn import __version__
+from cairn.cli.db import db_group
+from cairn.cli.keys import keys_group
+from cairn.cli.projects import projects_group
+from cairn.cli.serve import serve, web
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cairn")
+def cli() -> None:
+    """Cairn: a self-hosted backend-as-a-service. Configure with CAIRN_* variables."""
+
+
+cli.add_command(serve)
+cli.add_command(web)
+cli.add_command(db_group)
+cli.add_command(projects_group)
+cli.add_command(keys_group)
+
+
+def main() -> None:
+    cli(prog_name="cairn")
+
+
+if __name__ == "__main__":
+    main()

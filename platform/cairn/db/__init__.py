@@ -1,0 +1,1 @@
+"""Engines, roles, the tenant transaction and the control-plane metadata."""

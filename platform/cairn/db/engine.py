@@ -1,0 +1,89 @@
+"""The two ways into Postgres.
+
+- `owner`: the migrator/DDL path. Connects with CAIRN_DATABASE_URL and switches to the owner
+  role for the transaction, so every object it creates belongs to that role.
+- `tenant`: the runtime path. Connects as the app role (NOSUPERUSER NOBYPASSRLS, owns nothing)
+  and opens one transaction that names its project before any statement runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from uuid import UUID
+
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
+
+from cairn.config import Settings
+from cairn.crypto import derive_key
+from cairn.db.tenant import enter_tenant
+
+
+def sqlalchemy_url(url: str) -> URL:
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def app_role_password(settings: Settings) -> str:
+    return derive_key(settings.require_secret_key(), "db-app-role").hex()
+
+
+def app_url(settings: Settings) -> URL:
+    """The runtime role's URL: explicit, or the admin URL with the app role's credentials."""
+    if settings.app_database_url:
+        return sqlalchemy_url(settings.app_database_url)
+    if settings.database_url is None:
+        raise RuntimeError("database URL not resolved; start the embedded services first")
+    return sqlalchemy_url(settings.database_url).set(
+        username=settings.db_app_role, password=app_role_password(settings)
+    )
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        if settings.database_url is None:
+            raise RuntimeError("database URL not resolved; start the embedded services first")
+        self.settings = settings
+        self.owner_role = settings.db_owner_role
+        self.app_role = settings.db_app_role
+        self.owner_engine: Engine = create_engine(
+            sqlalchemy_url(settings.database_url),
+            pool_size=2,
+            max_overflow=2,
+            pool_pre_ping=True,
+            connect_args={"application_name": "cairn-owner"},
+        )
+        self.app_engine: Engine = create_engine(
+            app_url(settings),
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_pool_size,
+            pool_pre_ping=True,
+            connect_args={"application_name": "cairn"},
+        )
+
+    @contextmanager
+    def owner(self) -> Iterator[Connection]:
+        """A transaction as the owner role: DDL and project lifecycle only."""
+        with self.owner_engine.begin() as conn:
+            conn.execute(text(f'SET LOCAL ROLE "{self.owner_role}"'))
+            yield conn
+
+    @contextmanager
+    def tenant(
+        self, project_id: UUID, claims: Mapping[str, str] | None = None
+    ) -> Iterator[Connection]:
+        """One transaction as the app role, scoped to one project."""
+        with self.app_engine.begin() as conn:
+            enter_tenant(conn, self.settings.tenant_context, project_id, claims or {})
+            yield conn
+
+    @contextmanager
+    def unscoped(self) -> Iterator[Connection]:
+        """A transaction as the app role with no project: sees the project directory only."""
+        with self.app_engine.begin() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.owner_engine.dispose()
+        self.app_engine.dispose()

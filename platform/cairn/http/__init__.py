@@ -1,0 +1,1 @@
+"""Cross-cutting HTTP: problem+json errors, request ids, bodies, tenancy, health and metrics."""

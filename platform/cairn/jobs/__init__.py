@@ -1,0 +1,1 @@
+"""RQ queues, outbox, webhooks, mailer and cron (built in the jobs issue)."""

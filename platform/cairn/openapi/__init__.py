@@ -1,0 +1,1 @@
+"""The per-project OpenAPI document (built in the collections issue)."""

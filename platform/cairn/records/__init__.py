@@ -1,0 +1,1 @@
+"""Record services, the filter language and cursors (built in the collections issue)."""

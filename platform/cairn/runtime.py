@@ -1,0 +1,77 @@
+"""What a running Cairn process holds: settings, database handles, the Redis client and the
+project directory. Built once by the web app, the CLI or a worker, and shared by all callers."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from cachetools import TTLCache
+from redis import Redis
+from sqlalchemy import Connection
+
+from cairn.config import Settings
+from cairn.crypto import derive_key
+from cairn.db.engine import Database
+from cairn.db.tenant import enter_tenant
+from cairn.tenancy.service import Project, get_project
+
+PROJECT_CACHE_SECONDS = 10
+
+
+@dataclass
+class ProjectDirectory:
+    """Slug → project, cached briefly: every request resolves its project first. A deleted
+    project stays resolvable here for at most PROJECT_CACHE_SECONDS, and finds no data."""
+
+    db: Database
+    _cache: TTLCache[str, Project] = field(
+        default_factory=lambda: TTLCache(maxsize=4096, ttl=PROJECT_CACHE_SECONDS)
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def resolve(self, slug: str) -> Project:
+        with self._lock:
+            cached = self._cache.get(slug)
+        if cached is not None:
+            return cached
+        with self.db.unscoped() as conn:
+            project = get_project(conn, slug)
+        with self._lock:
+            self._cache[slug] = project
+        return project
+
+    def forget(self, slug: str) -> None:
+        with self._lock:
+            self._cache.pop(slug, None)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings)
+        self.projects = ProjectDirectory(self.db)
+        secret = settings.require_secret_key()
+        self.key_pepper = derive_key(secret, "api-key-pepper")
+        self.cursor_secret = derive_key(secret, "cursor")
+        self.key_touch_after = timedelta(seconds=settings.key_touch_seconds)
+        self._redis: Redis[bytes] | None = None
+
+    @property
+    def redis(self) -> Redis[bytes]:
+        if self._redis is None:
+            if self.settings.redis_url is None:
+                raise RuntimeError("redis URL not resolved; start the embedded services first")
+            self._redis = Redis.from_url(
+                self.settings.redis_url, socket_timeout=2, socket_connect_timeout=2
+            )
+        return self._redis
+
+    def enter_claims(self, conn: Connection, project: Project, claims: dict[str, str]) -> None:
+        enter_tenant(conn, self.settings.tenant_context, project.id, claims)
+
+    def close(self) -> None:
+        self.db.dispose()
+        if self._redis is not None:
+            self._redis.close()

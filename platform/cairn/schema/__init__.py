@@ -1,0 +1,1 @@
+"""Collection definitions and the plan/apply engine (built in the collections issue)."""

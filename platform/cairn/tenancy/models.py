@@ -1,0 +1,16 @@
+"""The project directory. Not tenant data: the app role may read it (to resolve a slug) but
+never write it; projects are created and dropped through the owner path."""
+
+from sqlalchemy import Column, DateTime, String, Table, Uuid, func
+
+from cairn.db.metadata import metadata
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("slug", String(63), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("schema_name", String(63), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -1,0 +1,90 @@
+"""Projects: create (with their own Postgres schema), look up, list, delete.
+
+Creating and deleting run on the owner path (they are DDL); lookups run anywhere, because the
+project directory is readable by the app role.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from cairn.db.ids import new_id
+from cairn.errors import Conflict, Invalid, NotFound
+from cairn.tenancy.models import projects
+
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+_SLUG_RULE = "must start with a letter and use 2 to 63 lower-case letters, digits or hyphens"
+
+
+@dataclass(frozen=True)
+class Project:
+    id: UUID
+    slug: str
+    name: str
+    schema_name: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Project:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+def validate_slug(slug: str) -> str:
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise Invalid(f"'{slug}' is not a valid project slug", errors={"slug": [_SLUG_RULE]})
+    return slug
+
+
+def create_project(conn: Connection, *, slug: str, name: str | None, app_role: str) -> Project:
+    """Register the project and give it a schema for its collection tables (owner path)."""
+    validate_slug(slug)
+    if name is not None and not (1 <= len(name) <= 200):
+        raise Invalid(errors={"name": ["must be 1 to 200 characters"]})
+    project_id = new_id()
+    schema_name = f"prj_{project_id.hex}"
+    try:
+        with conn.begin_nested():
+            row = (
+                conn.execute(
+                    insert(projects)
+                    .values(id=project_id, slug=slug, name=name or slug, schema_name=schema_name)
+                    .returning(*projects.c)
+                )
+                .mappings()
+                .one()
+            )
+    except IntegrityError:
+        raise Conflict(f"a project with the slug '{slug}' already exists") from None
+    # Identifiers cannot be bound parameters; schema_name is built from a UUID's hex only.
+    conn.execute(text(f'CREATE SCHEMA "{schema_name}"'))
+    conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema_name}" TO "{app_role}"'))
+    return Project.from_row(row)
+
+
+def get_project(conn: Connection, slug: str) -> Project:
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise NotFound(f"no project '{slug}'")
+    row = conn.execute(select(*projects.c).where(projects.c.slug == slug)).mappings().first()
+    if row is None:
+        raise NotFound(f"no project '{slug}'")
+    return Project.from_row(row)
+
+
+def list_projects(conn: Connection) -> list[Project]:
+    rows = conn.execute(select(*projects.c).order_by(projects.c.slug)).mappings()
+    return [Project.from_row(row) for row in rows]
+
+
+def delete_project(conn: Connection, slug: str) -> Project:
+    """Drop the project's schema and every row it owns (owner path; irreversible)."""
+    project = get_project(conn, slug)
+    conn.execute(text(f'DROP SCHEMA IF EXISTS "{project.schema_name}" CASCADE'))
+    conn.execute(delete(projects).where(projects.c.id == project.id))
+    return project
