@@ -6,6 +6,6 @@ setup(
     packages=(
         find_packages("platform", include=["cairn", "cairn.*"])
         + find_packages("admin_ui", include=["cairn_admin", "cairn_admin.*"])
-        + ["cairn_migrations"]
+        + ["cairn_migrations", "cairn_migrations.versions"]
     ),
 )

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import click
 
+from cairn.dependencies import DEPENDENCY_ERRORS, as_unavailable
 from cairn.errors import CairnError, Invalid
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,7 +61,10 @@ def command_output(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> None:
         try:
-            result = func(*args, **kwargs)
+            try:
+                result = func(*args, **kwargs)
+            except DEPENDENCY_ERRORS as exc:
+                raise as_unavailable(exc) from None
         except CairnError as exc:
             fail(describe(exc), as_json=as_json, status=exc.status, slug=exc.slug)
             return

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from cairn.dependencies import DEPENDENCY_ERRORS
 from cairn.errors import CairnError, Invalid, ServiceUnavailable, Unauthorized
 
 log = logging.getLogger("cairn.http")
@@ -60,7 +61,15 @@ def _from_unexpected(exc: Exception) -> Response:
     )
 
 
+def _from_dependency_error(exc: Exception) -> Response:
+    log.warning("dependency unavailable", extra={"error": type(exc).__name__})
+    # Detail stays generic over HTTP: the driver's text names hosts and sockets.
+    return _from_cairn_error(ServiceUnavailable("a backing service is unavailable; retry later"))
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(CairnError, _from_cairn_error)
+    for dependency_error in DEPENDENCY_ERRORS:
+        app.register_error_handler(dependency_error, _from_dependency_error)
     app.register_error_handler(HTTPException, _from_http_exception)
     app.register_error_handler(Exception, _from_unexpected)

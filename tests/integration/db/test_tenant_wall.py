@@ -1,0 +1,224 @@
+"""The tenant wall, proven against the real database as the real app role.
+
+(a) no tenant context → zero rows in every tenant table;
+(b) project A's context → nothing of project B is visible or writable, even by hand-written SQL;
+(c) a context set in one transaction is gone for the next user of the same pooled connection.
+`test_the_zero_rows_check_would_catch_disabled_rls` proves check (a) can fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import ProgrammingError
+
+from cairn.db.engine import Database
+from cairn.db.metadata import CONTROL_SCHEMA
+from cairn.db.models import TENANT_TABLES
+from cairn.runtime import Runtime
+from cairn.tenancy.service import Project
+from tests.factories import make_key, make_project
+
+TENANT_TABLE_NAMES = sorted(t.name for t in TENANT_TABLES)
+
+
+@pytest.fixture
+def two_projects(runtime: Runtime) -> tuple[Project, Project]:
+    """Two projects with rows in every tenant table (a key create writes api_keys + audit)."""
+    a, b = make_project(runtime), make_project(runtime)
+    make_key(runtime, a, scope="read")
+    make_key(runtime, b, scope="read")
+    return a, b
+
+
+def _count(conn: Connection, table: str, where: str = "true") -> int:
+    return int(
+        conn.execute(text(f"SELECT count(*) FROM {CONTROL_SCHEMA}.{table} WHERE {where}")).scalar()
+        or 0
+    )
+
+
+def test_every_table_holding_project_rows_is_declared_a_tenant_table(runtime: Runtime) -> None:
+    with runtime.db.owner() as conn:
+        with_project_id = conn.execute(
+            text(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'project_id' "
+                "WHERE n.nspname = :s AND c.relkind = 'r' ORDER BY 1"
+            ),
+            {"s": CONTROL_SCHEMA},
+        ).scalars()
+        assert sorted(with_project_id) == TENANT_TABLE_NAMES
+
+
+@pytest.mark.parametrize("table", TENANT_TABLE_NAMES)
+def test_tenant_tables_have_forced_rls_and_project_id_leads_the_key(
+    runtime: Runtime, table: str
+) -> None:
+    with runtime.db.owner() as conn:
+        row = conn.execute(
+            text(
+                "SELECT c.relrowsecurity, c.relforcerowsecurity, "
+                "(SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies, "
+                "(SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+                "   ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+                "   WHERE i.indrelid = c.oid AND i.indisprimary) AS leading_pk "
+                "FROM pg_class c WHERE c.oid = CAST(:t AS regclass)"
+            ),
+            {"t": f"{CONTROL_SCHEMA}.{table}"},
+        ).one()
+    assert row.relrowsecurity and row.relforcerowsecurity
+    assert row.policies >= 1
+    assert row.leading_pk == "project_id"
+
+
+@pytest.mark.parametrize("table", TENANT_TABLE_NAMES)
+def test_a_without_context_sees_zero_rows(
+    runtime: Runtime, two_projects: tuple[Project, Project], table: str
+) -> None:
+    with runtime.db.unscoped() as conn:
+        assert conn.execute(text("SELECT current_user")).scalar() == runtime.db.app_role
+        assert _count(conn, table) == 0
+
+
+@pytest.mark.parametrize("table", TENANT_TABLE_NAMES)
+def test_the_zero_rows_check_would_catch_disabled_rls(
+    runtime: Runtime, two_projects: tuple[Project, Project], table: str
+) -> None:
+    """Mutation check: switch this table's RLS off (rolled back) and the same query as the same
+    role sees rows. If it did not, test (a) above would prove nothing."""
+    with runtime.db.owner_engine.connect() as conn, conn.begin() as tx:
+        conn.execute(text(f"ALTER TABLE {CONTROL_SCHEMA}.{table} DISABLE ROW LEVEL SECURITY"))
+        conn.execute(text(f'SET LOCAL ROLE "{runtime.db.app_role}"'))
+        assert _count(conn, table) > 0
+        tx.rollback()
+
+
+@pytest.mark.parametrize("table", TENANT_TABLE_NAMES)
+def test_b_a_context_sees_only_its_own_rows(
+    runtime: Runtime, two_projects: tuple[Project, Project], table: str
+) -> None:
+    a, b = two_projects
+    with runtime.db.tenant(a.id) as conn:
+        assert _count(conn, table) > 0
+        assert _count(conn, table, f"project_id <> '{a.id}'") == 0
+        assert _count(conn, table, f"project_id = '{b.id}'") == 0
+
+
+def test_b_other_projects_rows_cannot_be_changed_or_deleted(
+    runtime: Runtime, two_projects: tuple[Project, Project]
+) -> None:
+    a, b = two_projects
+    with runtime.db.tenant(a.id) as conn:
+        updated = conn.execute(
+            text("UPDATE cairn.api_keys SET name = 'pwned' WHERE project_id = :b"), {"b": b.id}
+        )
+        deleted = conn.execute(
+            text("DELETE FROM cairn.api_keys WHERE project_id = :b"), {"b": b.id}
+        )
+        assert updated.rowcount == 0 and deleted.rowcount == 0
+    with runtime.db.tenant(b.id) as conn:
+        assert _count(conn, "api_keys", "name = 'pwned'") == 0
+        assert _count(conn, "api_keys") == 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # Insert a row into another project.
+        "INSERT INTO cairn.api_keys (project_id, id, name, prefix, key_hash, scope) "
+        "VALUES (:b, gen_random_uuid(), 'x', 'ck_x', '\\x00', 'admin')",
+        # Move one's own row into another project.
+        "UPDATE cairn.api_keys SET project_id = :b",
+        "INSERT INTO cairn.audit_log (project_id, id, actor, action) "
+        "VALUES (:b, gen_random_uuid(), 'x', 'x')",
+    ],
+)
+def test_b_rows_cannot_be_written_into_another_project(
+    runtime: Runtime, two_projects: tuple[Project, Project], statement: str
+) -> None:
+    a, b = two_projects
+    with pytest.raises(ProgrammingError, match="row-level security"):
+        with runtime.db.tenant(a.id) as conn:
+            conn.execute(text(statement), {"b": b.id})
+
+
+@pytest.mark.parametrize("table", ["api_keys", "audit_log"])
+def test_b_bypass_attempts_by_hand_written_sql_fail(
+    runtime: Runtime, two_projects: tuple[Project, Project], table: str
+) -> None:
+    a, _ = two_projects
+    with runtime.db.tenant(a.id) as conn:
+        # The app role can neither switch row security off nor become the owner.
+        with pytest.raises(ProgrammingError):
+            with conn.begin_nested():
+                conn.execute(text("SET LOCAL row_security = off"))
+                conn.execute(text(f"SELECT count(*) FROM {CONTROL_SCHEMA}.{table}"))
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            with conn.begin_nested():
+                conn.execute(text(f'SET LOCAL ROLE "{runtime.db.owner_role}"'))
+
+
+@pytest.fixture
+def single_connection_db(runtime: Runtime) -> Iterator[Database]:
+    db = Database(replace(runtime.settings, db_pool_size=1))
+    yield db
+    db.dispose()
+
+
+def test_c_context_does_not_leak_to_the_next_transaction_on_a_pooled_connection(
+    single_connection_db: Database, two_projects: tuple[Project, Project]
+) -> None:
+    a, _ = two_projects
+    with single_connection_db.tenant(a.id, {"user_id": "u-1"}) as conn:
+        first_backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        assert conn.execute(text("SELECT current_setting('cairn.project_id')")).scalar() == str(
+            a.id
+        )
+        assert _count(conn, "api_keys") == 1
+    with single_connection_db.unscoped() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == first_backend
+        leftover = conn.execute(
+            text(
+                "SELECT coalesce(current_setting('cairn.project_id', true), ''), "
+                "coalesce(current_setting('cairn.user_id', true), '')"
+            )
+        ).one()
+        assert tuple(leftover) == ("", "")
+        assert _count(conn, "api_keys") == 0
+
+
+def test_set_local_mode_builds_the_same_wall(
+    runtime: Runtime, two_projects: tuple[Project, Project]
+) -> None:
+    """The Citus form of the context (SET LOCAL) scopes exactly like set_config."""
+    a, b = two_projects
+    db = Database(replace(runtime.settings, tenant_context="set_local", db_pool_size=1))
+    try:
+        with db.tenant(a.id, {"scope": "it's quoted"}) as conn:
+            assert conn.execute(text("SELECT current_setting('cairn.scope')")).scalar() == (
+                "it's quoted"
+            )
+            assert _count(conn, "api_keys") == 1
+            assert _count(conn, "api_keys", f"project_id = '{b.id}'") == 0
+        with db.unscoped() as conn:
+            assert _count(conn, "api_keys") == 0
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("table", TENANT_TABLE_NAMES)
+def test_the_policy_reads_the_project_once_per_statement(
+    runtime: Runtime, two_projects: tuple[Project, Project], table: str
+) -> None:
+    """`(SELECT current_setting(...))` is an InitPlan evaluated once, not a call per row."""
+    a, _ = two_projects
+    with runtime.db.tenant(a.id) as conn:
+        plan = "\n".join(
+            conn.execute(text(f"EXPLAIN SELECT * FROM {CONTROL_SCHEMA}.{table}")).scalars()
+        )
+    assert "InitPlan" in plan
+    assert "current_setting" not in plan.split("InitPlan")[0]
