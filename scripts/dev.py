@@ -51,12 +51,14 @@ def main(argv: list[str]) -> None:
     ensure_venv()
     command, rest = argv[0], argv[1:]
     os.chdir(ROOT)
+    # argv[0] must be the full path: Python finds its venv from argv[0], not from execv's path.
+    python, cairn = str(BIN / "python"), str(BIN / "cairn")
     if command == "serve":
-        os.execv(BIN / "cairn", ["cairn", "serve", *rest])
+        os.execv(cairn, [cairn, "serve", *rest])
     if command == "cairn":
-        os.execv(BIN / "cairn", ["cairn", *rest])
+        os.execv(cairn, [cairn, *rest])
     if command == "test":
-        os.execv(BIN / "python", ["python", "-m", "pytest", *rest])
+        os.execv(python, [python, "-m", "pytest", *rest])
     ruff = subprocess.run([BIN / "ruff", "check", *rest, "."], check=False).returncode
     fmt = subprocess.run([BIN / "ruff", "format", "--check", "."], check=False).returncode
     mypy = subprocess.run([BIN / "mypy"], check=False).returncode
