@@ -42,10 +42,6 @@ class ProjectDirectory:
             self._cache[slug] = project
         return project
 
-    def forget(self, slug: str) -> None:
-        with self._lock:
-            self._cache.pop(slug, None)
-
 
 class Runtime:
     def __init__(self, settings: Settings) -> None:
