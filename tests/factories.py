@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import textwrap
 import uuid
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert
 
 from cairn.auth import keys
 from cairn.auth.principal import operator
+from cairn.db.ids import new_id
 from cairn.runtime import Runtime
+from cairn.schema import service as schema_service
+from cairn.schema.engine import Plan
+from cairn.schema.tables import build_table
+from cairn.tenancy import project_file
 from cairn.tenancy.service import Project, create_project
 
 
@@ -41,3 +50,39 @@ def make_key(
             name=name,
             expires_in=expires_in,
         )
+
+
+def apply_yaml(
+    runtime: Runtime,
+    project: Project,
+    document: str,
+    *,
+    allow_destructive: bool = False,
+    dry_run: bool = False,
+) -> Plan:
+    """Apply a project file's collections exactly as `cairn apply` does."""
+    with runtime.db.owner(project.id) as conn:
+        return schema_service.apply_collections(
+            conn,
+            project,
+            project_file.parse(textwrap.dedent(document)),
+            actor="operator",
+            app_role=runtime.settings.db_app_role,
+            allow_destructive=allow_destructive,
+            dry_run=dry_run,
+        )
+
+
+def insert_rows(
+    runtime: Runtime, project: Project, collection: str, rows: list[dict[str, Any]]
+) -> list[uuid.UUID]:
+    """Rows straight into a collection table (as the owner, inside the project's context)."""
+    with runtime.db.owner(project.id) as conn:
+        registered = schema_service.get_collection(conn, project, collection)
+        table = build_table(registered.definition, project.schema_name)
+        ids = [new_id() for _ in rows]
+        if rows:
+            conn.execute(
+                insert(table), [{"id": i, **row} for i, row in zip(ids, rows, strict=True)]
+            )
+        return ids

@@ -20,7 +20,7 @@ def first_start(rt: Runtime) -> tuple[Project, keys.IssuedKey] | None:
         project = create_project(
             conn, slug=DEFAULT_PROJECT, name="Default project", app_role=rt.settings.db_app_role
         )
-        rt.enter_claims(conn, project, {})
+        rt.enter_claims(conn, project, {})  # the project exists only inside this transaction
         issued = keys.create_key(
             conn, rt.key_pepper, operator(project.id), scope="admin", name="bootstrap"
         )

@@ -9,6 +9,7 @@ starts them in its supervisor and runs the web app and workers as exec'd childre
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ class EmbeddedServices:
             self.urls["redis"] = self._start_redis()
 
     def _start_postgres(self) -> str:
+        # pgserver looks up a runtime dir for its lock file when imported and warns when
+        # XDG_RUNTIME_DIR is unset; the /tmp fallback is fine.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
         try:
             import pgserver
         except ImportError:

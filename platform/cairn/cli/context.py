@@ -17,9 +17,14 @@ from cairn.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def settings_from_env() -> Settings:
+def settings_from_env(*, server: bool = False) -> Settings:
+    """Servers log at the configured level; scripting commands only say what went wrong,
+    unless DEBUG is asked for."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    level = settings.log_level
+    if not server and level != "DEBUG":
+        level = "WARNING"
+    configure_logging(level)
     return resolve_secret_key(settings)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from cairn import __version__
+from cairn.cli.apply import apply, export
 from cairn.cli.db import db_group
 from cairn.cli.keys import keys_group
 from cairn.cli.projects import projects_group
@@ -23,6 +24,8 @@ cli.add_command(web)
 cli.add_command(db_group)
 cli.add_command(projects_group)
 cli.add_command(keys_group)
+cli.add_command(apply)
+cli.add_command(export)
 
 
 def main() -> None:

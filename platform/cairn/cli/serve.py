@@ -22,7 +22,7 @@ def serve() -> None:
     from cairn.runtime import Runtime
     from cairn.serving import Supervisor
 
-    configured = settings_from_env()
+    configured = settings_from_env(server=True)
     settings, services = start_embedded(configured)
     try:
         rt = Runtime(settings)
@@ -56,7 +56,7 @@ def web() -> None:
     CAIRN_DATABASE_URL and CAIRN_REDIS_URL; does not migrate (run `cairn db upgrade`)."""
     from cairn.serving import prepare_metrics_dir, run_web
 
-    settings = settings_from_env()
+    settings = settings_from_env(server=True)
     for variable, missing in (
         ("CAIRN_DATABASE_URL", settings.embedded_database),
         ("CAIRN_REDIS_URL", settings.embedded_redis),

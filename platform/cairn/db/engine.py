@@ -63,10 +63,13 @@ class Database:
         )
 
     @contextmanager
-    def owner(self) -> Iterator[Connection]:
-        """A transaction as the owner role: DDL and project lifecycle only."""
+    def owner(self, project_id: UUID | None = None) -> Iterator[Connection]:
+        """A transaction as the owner role: DDL and project lifecycle only. With a project,
+        the transaction is scoped to it like a request (the owner is subject to forced RLS)."""
         with self.owner_engine.begin() as conn:
             conn.execute(text(f'SET LOCAL ROLE "{self.owner_role}"'))
+            if project_id is not None:
+                enter_tenant(conn, self.settings.tenant_context, project_id, {})
             yield conn
 
     @contextmanager

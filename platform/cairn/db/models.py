@@ -3,10 +3,11 @@
 from cairn.audit.models import audit_log
 from cairn.auth.models import api_keys
 from cairn.db.metadata import metadata
+from cairn.schema.models import collections
 from cairn.tenancy.models import projects
 
 # Tables that hold a project's data: project_id leads the primary key and RLS binds each row
 # to the project named by the transaction.
-TENANT_TABLES = (api_keys, audit_log)
+TENANT_TABLES = (api_keys, audit_log, collections)
 
-__all__ = ["TENANT_TABLES", "api_keys", "audit_log", "metadata", "projects"]
+__all__ = ["TENANT_TABLES", "api_keys", "audit_log", "collections", "metadata", "projects"]

@@ -8,6 +8,7 @@ import click
 import pytest
 
 from cairn.cli.main import cli
+from cairn.db import migrate
 from tests.conftest import CairnCli
 from tests.factories import unique_slug
 
@@ -37,8 +38,9 @@ def one_line_error(result: object) -> str:
 def test_db_upgrade(cairn: CairnCli) -> None:
     result = cairn("db", "upgrade", "--json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"revision": "0001"}
-    assert cairn("db", "upgrade").stdout.strip() == "database at revision 0001"
+    head = migrate.head_revision()
+    assert json.loads(result.stdout) == {"revision": head}
+    assert cairn("db", "upgrade").stdout.strip() == f"database at revision {head}"
 
 
 def test_project_lifecycle(cairn: CairnCli) -> None:

@@ -20,17 +20,23 @@ from cairn.db.metadata import CONTROL_SCHEMA
 from cairn.db.models import TENANT_TABLES
 from cairn.runtime import Runtime
 from cairn.tenancy.service import Project
-from tests.factories import make_key, make_project
+from tests.factories import apply_yaml, insert_rows, make_key, make_project
 
 TENANT_TABLE_NAMES = sorted(t.name for t in TENANT_TABLES)
 
 
+NOTES = "collections: [{name: notes, fields: {body: {type: text}}}]"
+
+
 @pytest.fixture
 def two_projects(runtime: Runtime) -> tuple[Project, Project]:
-    """Two projects with rows in every tenant table (a key create writes api_keys + audit)."""
+    """Two projects with rows in every tenant table: a key (api_keys + audit_log) and a
+    collection (the registry + its own table) holding one record."""
     a, b = make_project(runtime), make_project(runtime)
-    make_key(runtime, a, scope="read")
-    make_key(runtime, b, scope="read")
+    for project in (a, b):
+        make_key(runtime, project, scope="read")
+        apply_yaml(runtime, project, NOTES)
+        insert_rows(runtime, project, "notes", [{"body": f"secret of {project.slug}"}])
     return a, b
 
 
@@ -222,3 +228,44 @@ def test_the_policy_reads_the_project_once_per_statement(
         )
     assert "InitPlan" in plan
     assert "current_setting" not in plan.split("InitPlan")[0]
+
+
+def _notes(project: Project) -> str:
+    return f'"{project.schema_name}".notes'
+
+
+def test_a_collection_tables_without_context_show_zero_rows(
+    runtime: Runtime, two_projects: tuple[Project, Project]
+) -> None:
+    with runtime.db.unscoped() as conn:
+        for project in two_projects:
+            assert conn.execute(text(f"SELECT count(*) FROM {_notes(project)}")).scalar() == 0
+
+
+def test_b_collection_tables_of_another_project_are_invisible_and_unwritable(
+    runtime: Runtime, two_projects: tuple[Project, Project]
+) -> None:
+    a, b = two_projects
+    with runtime.db.tenant(a.id) as conn:
+        assert conn.execute(text(f"SELECT count(*) FROM {_notes(a)}")).scalar() == 1
+        assert conn.execute(text(f"SELECT count(*) FROM {_notes(b)}")).scalar() == 0
+        assert conn.execute(text(f"UPDATE {_notes(b)} SET body = 'x'")).rowcount == 0
+        assert conn.execute(text(f"DELETE FROM {_notes(b)}")).rowcount == 0
+    with pytest.raises(ProgrammingError, match="row-level security"):
+        with runtime.db.tenant(a.id) as conn:
+            conn.execute(text(f"INSERT INTO {_notes(b)} (id) VALUES (gen_random_uuid())"))
+    with runtime.db.tenant(b.id) as conn:
+        assert conn.execute(text(f"SELECT body FROM {_notes(b)}")).scalars().all() == [
+            f"secret of {b.slug}"
+        ]
+
+
+def test_the_collection_wall_check_would_catch_disabled_rls(
+    runtime: Runtime, two_projects: tuple[Project, Project]
+) -> None:
+    _, b = two_projects
+    with runtime.db.owner_engine.connect() as conn, conn.begin() as tx:
+        conn.execute(text(f"ALTER TABLE {_notes(b)} DISABLE ROW LEVEL SECURITY"))
+        conn.execute(text(f'SET LOCAL ROLE "{runtime.db.app_role}"'))
+        assert conn.execute(text(f"SELECT count(*) FROM {_notes(b)}")).scalar() == 1
+        tx.rollback()

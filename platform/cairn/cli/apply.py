@@ -1,0 +1,91 @@
+"""`cairn apply` and `cairn export`: the project file in and out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from cairn.cli.context import open_runtime
+from cairn.cli.output import Result, command_output
+from cairn.errors import Conflict, Invalid
+from cairn.schema import service
+from cairn.schema.engine import Plan
+from cairn.tenancy import project_file
+
+_MARK = {
+    "create_collection": "+",
+    "add_field": "+",
+    "add_index": "+",
+    "add_constraint": "+",
+    "drop_collection": "-",
+    "drop_field": "-",
+    "drop_index": "-",
+    "drop_constraint": "-",
+}
+
+
+def plan_lines(plan: dict[str, object]) -> list[str]:
+    lines = []
+    for step in plan["steps"]:  # type: ignore[attr-defined]
+        mark = _MARK.get(step["action"], "~")
+        flags = " [destructive]" if step["destructive"] else ""
+        flags += f" [blocked: {step['blocked']}]" if step["blocked"] else ""
+        lines.append(f"  {mark} {step['summary']}{flags}")
+    return lines
+
+
+@click.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--project", "-p", "slug", required=True, help="Project slug.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--allow-destructive", is_flag=True, help="Allow drops and narrowing changes.")
+@command_output
+def apply(file: Path, slug: str, dry_run: bool, allow_destructive: bool) -> Result:
+    """Make the project's collections exactly what FILE declares (YAML or JSON).
+
+    Collections missing from the file are dropped, which is destructive."""
+    try:
+        desired = project_file.parse(file.read_text())
+    except UnicodeDecodeError:
+        raise Invalid(f"{file} is not a text file") from None
+    with open_runtime() as rt:
+        project = rt.projects.resolve(slug)
+        try:
+            with rt.db.owner(project.id) as conn:
+                plan = service.apply_collections(
+                    conn,
+                    project,
+                    desired,
+                    actor="operator",
+                    app_role=rt.settings.db_app_role,
+                    allow_destructive=allow_destructive,
+                    dry_run=dry_run,
+                )
+        except Conflict as exc:
+            for line in plan_lines(exc.extra.get("plan", {"steps": []})):
+                click.echo(line, err=True)
+            raise
+    return _result(plan, dry_run)
+
+
+def _result(plan: Plan, dry_run: bool) -> Result:
+    data = {**plan.to_dict(), "applied": not dry_run and not plan.empty}
+    if plan.empty:
+        return Result(data, ["nothing to change"])
+    heading = "plan (dry run, nothing applied):" if dry_run else "applied:"
+    return Result(data, [heading, *plan_lines(plan.to_dict())])
+
+
+@click.command("export")
+@click.option("--project", "-p", "slug", required=True, help="Project slug.")
+@command_output
+def export(slug: str) -> Result:
+    """Print the project file (YAML; JSON with --json). Applying it back changes nothing."""
+    with open_runtime() as rt:
+        project = rt.projects.resolve(slug)
+        with rt.db.tenant(project.id) as conn:
+            collections = service.export_collections(conn, project)
+    document = {"collections": collections}
+    return Result(json.loads(json.dumps(document)), [project_file.dump(collections).rstrip()])

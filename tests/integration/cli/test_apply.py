@@ -1,0 +1,107 @@
+"""`cairn apply` / `cairn export` as scripters use them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CairnCli
+from tests.factories import unique_slug
+from tests.integration.cli.test_commands import one_line_error
+
+FILE = """
+collections:
+  - name: authors
+    fields: {name: {type: text, required: true}, email: {type: email, unique: true}}
+  - name: posts
+    fields:
+      title: {type: text, required: true}
+      author: {type: relation, collection: authors}
+    rules:
+      list: ""
+      view: ""
+      create: "@request.auth.id != ''"
+      update: "owner = @request.auth.id"
+      delete: null
+"""
+
+
+@pytest.fixture
+def slug(cairn: CairnCli) -> str:
+    slug = unique_slug()
+    assert cairn("projects", "create", slug).exit_code == 0
+    return slug
+
+
+def write(tmp_path: Path, text: str, name: str = "cairn.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_apply_dry_run_then_apply_then_export_round_trip(
+    cairn: CairnCli, slug: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, FILE)
+    dry = cairn("apply", path, "-p", slug, "--dry-run")
+    assert dry.exit_code == 0 and dry.stdout.startswith("plan (dry run, nothing applied):")
+    assert "+ create collection posts" in dry.stdout
+    applied = cairn("apply", path, "-p", slug, "--json")
+    assert applied.exit_code == 0, applied.stderr
+    assert json.loads(applied.stdout)["applied"] is True
+    assert cairn("apply", path, "-p", slug).stdout.strip() == "nothing to change"
+
+    exported = cairn("export", "-p", slug)
+    assert exported.exit_code == 0 and exported.stdout.startswith("collections:")
+    again = cairn("apply", write(tmp_path, exported.stdout, "exported.yaml"), "-p", slug)
+    assert again.stdout.strip() == "nothing to change"
+    as_json = json.loads(cairn("export", "-p", slug, "--json").stdout)
+    assert [c["name"] for c in as_json["collections"]] == ["authors", "posts"]
+
+
+def test_dropping_needs_the_flag_and_prints_the_plan(
+    cairn: CairnCli, slug: str, tmp_path: Path
+) -> None:
+    cairn("apply", write(tmp_path, FILE), "-p", slug)
+    only_authors = write(tmp_path, FILE[: FILE.index("  - name: posts")], "smaller.yaml")
+    refused = cairn("apply", only_authors, "-p", slug)
+    assert refused.exit_code == 1
+    assert "- drop collection posts and its 0 record(s) [destructive]" in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: the plan has destructive")
+    assert cairn("apply", only_authors, "-p", slug, "--allow-destructive").exit_code == 0
+    assert "posts" not in cairn("export", "-p", slug).stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("collections: [", "error: the project file is not valid YAML at line"),
+        ("- just a list", "error: the project file must be a mapping"),
+        ("auth: {signup: true}", "error: the project file has sections this version cannot apply"),
+        ("colections: []", "colections: unknown section"),
+        ("collections: [{name: x, fields: {a: {type: text, pattern: '${NOPE_NOT_SET}'}}}]",
+         "${NOPE_NOT_SET} is not set"),
+        ("collections: [{name: x}, {name: x}]", "collections.x: declared more than once"),
+        ("collections: [{name: x, fields: {a: {type: wat}}}]", "collections.x.fields.a.type"),
+    ],
+)  # fmt: skip
+def test_bad_files_are_one_line_and_change_nothing(
+    cairn: CairnCli, slug: str, tmp_path: Path, text: str, message: str
+) -> None:
+    line = one_line_error(cairn("apply", write(tmp_path, text), "-p", slug))
+    assert message in line
+    assert cairn("export", "-p", slug).stdout.strip() == "collections: []"
+
+
+def test_variables_come_from_the_environment(cairn: CairnCli, slug: str, tmp_path: Path) -> None:
+    text = "collections: [{name: x, fields: {code: {type: text, pattern: '${CODE_PATTERN}'}}}]"
+    result = cairn("apply", write(tmp_path, text), "-p", slug, CODE_PATTERN="^[A-Z]{3}$")
+    assert result.exit_code == 0, result.stderr
+    assert "pattern: ^[A-Z]{3}$" in cairn("export", "-p", slug).stdout
+
+
+def test_apply_to_unknown_project_and_missing_file(cairn: CairnCli, tmp_path: Path) -> None:
+    assert "no project" in one_line_error(cairn("apply", write(tmp_path, FILE), "-p", "nope-x"))
+    assert cairn("apply", str(tmp_path / "missing.yaml"), "-p", "nope-x").exit_code == 2
