@@ -12,6 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from cairn.auth import api as api_keys_api
 from cairn.config import Settings
 from cairn.http import health, metrics, problems, request_context
+from cairn.records import api as records_api
 from cairn.runtime import Runtime
 from cairn.schema import api as collections_api
 from cairn_admin import bp as admin_bp
@@ -47,5 +48,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(api_keys_api.bp)
     app.register_blueprint(collections_api.bp)
+    app.register_blueprint(records_api.bp)
     app.register_blueprint(admin_bp, url_prefix="/_")
     return app

@@ -14,7 +14,8 @@ from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from cairn.audit import service as audit
-from cairn.errors import NotFound
+from cairn.errors import Invalid, NotFound
+from cairn.records import rules
 from cairn.schema import engine
 from cairn.schema.definitions import CollectionDef, load_collection
 from cairn.schema.models import collections
@@ -60,6 +61,9 @@ def apply_collections(
     """Make the project's collections exactly `desired`: plan, check, apply, register."""
     current = {name: r.definition for name, r in registered(conn, project).items()}
     wanted = {c.name: c for c in desired}
+    errors = {k: v for c in desired for k, v in rules.rule_errors(c).items()}
+    if errors:
+        raise Invalid("a collection rule is not a valid expression", errors=errors)
     plan = engine.plan(conn, project.schema_name, current, wanted)
     if dry_run:
         return plan

@@ -44,7 +44,8 @@ _SCALAR_TYPES: dict[str, TypeEngine[Any]] = {
     "boolean": Boolean(),
     "date": Date(),
     "datetime": DateTime(timezone=True),
-    "json": JSONB(),
+    # A missing json value is SQL NULL (so `meta = null` finds it), not the JSON value null.
+    "json": JSONB(none_as_null=True),
     "relation": Uuid(),
 }
 

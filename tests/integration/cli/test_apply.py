@@ -81,12 +81,14 @@ def test_dropping_needs_the_flag_and_prints_the_plan(
         ("- just a list", "error: the project file must be a mapping"),
         ("auth: {signup: true}", "error: the project file has sections this version cannot apply"),
         ("colections: []", "colections: unknown section"),
-        ("collections: [{name: x, fields: {a: {type: text, pattern: '${NOPE_NOT_SET}'}}}]",
-         "${NOPE_NOT_SET} is not set"),
+        (
+            "collections: [{name: x, fields: {a: {type: text, pattern: '${NOPE_NOT_SET}'}}}]",
+            "${NOPE_NOT_SET} is not set",
+        ),
         ("collections: [{name: x}, {name: x}]", "collections.x: declared more than once"),
         ("collections: [{name: x, fields: {a: {type: wat}}}]", "collections.x.fields.a.type"),
     ],
-)  # fmt: skip
+)
 def test_bad_files_are_one_line_and_change_nothing(
     cairn: CairnCli, slug: str, tmp_path: Path, text: str, message: str
 ) -> None:

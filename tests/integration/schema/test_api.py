@@ -32,8 +32,11 @@ def test_put_get_list_delete(client: FlaskClient, project: Project, admin_key: I
     assert put.status_code == 200 and put.get_json()["applied"] is True
     assert put.get_json()["collection"] == {"name": "authors", **AUTHORS}
     again = client.put(url(project, "authors"), json={"name": "authors", **AUTHORS}, headers=h)
-    assert again.get_json() == {**put.get_json(), "applied": False, "plan": {
-        "steps": [], "destructive": False, "blocked": False}}  # fmt: skip
+    assert again.get_json() == {
+        **put.get_json(),
+        "applied": False,
+        "plan": {"steps": [], "destructive": False, "blocked": False},
+    }
 
     assert client.get(url(project, "authors"), headers=h).get_json() == {
         "name": "authors",
@@ -61,10 +64,15 @@ def test_destructive_put_is_409_with_the_plan_and_changes_nothing(
     response = client.put(url(project, "authors"), json=AUTHORS, headers=h)
     problem = assert_problem(response, 409)
     assert problem["plan"]["steps"] == [  # type: ignore[index]
-        {"action": "drop_field", "collection": "authors", "subject": "bio",
-         "summary": "drop field authors.bio (1 value(s) lost)", "destructive": True,
-         "blocked": None}
-    ]  # fmt: skip
+        {
+            "action": "drop_field",
+            "collection": "authors",
+            "subject": "bio",
+            "summary": "drop field authors.bio (1 value(s) lost)",
+            "destructive": True,
+            "blocked": None,
+        }
+    ]
     assert "bio" in client.get(url(project, "authors"), headers=h).get_json()["fields"]
     ok = client.put(url(project, "authors") + "?allow_destructive=true", json=AUTHORS, headers=h)
     assert ok.status_code == 200 and "bio" not in ok.get_json()["collection"]["fields"]
@@ -77,13 +85,17 @@ def test_destructive_put_is_409_with_the_plan_and_changes_nothing(
         ("authors", {"fields": {"x": {"type": "blob"}}}, "fields.x.type", 422),
         ("authors", {"fields": {"x": {"type": "text", "maximum": 3}}}, "fields.x.maximum", 422),
         ("authors", {"name": "writers", "fields": {}}, "name", 422),
-        ("authors", {"fields": {"r": {"type": "relation", "collection": "nope"}}},
-         "authors.fields.r.collection", 422),
+        (
+            "authors",
+            {"fields": {"r": {"type": "relation", "collection": "nope"}}},
+            "authors.fields.r.collection",
+            422,
+        ),
         ("authors", {"fields": {}, "rules": {"read": ""}}, "rules.read", 422),
         ("select", {"fields": {}}, "name", 422),
         ("Bad-Name", {"fields": {}}, "name", 422),
     ],
-)  # fmt: skip
+)
 def test_invalid_definitions(
     client: FlaskClient,
     project: Project,
@@ -116,5 +128,41 @@ def test_unknown_collection_and_bad_flags(
     assert_problem(client.get(url(project, "nothing"), headers=h), 404)
     assert_problem(client.get(url(project, "Not-A-Name"), headers=h), 404)
     assert_problem(client.delete(url(project, "nothing"), headers=h), 404)
-    assert_problem(client.put(url(project, "authors") + "?dry_run=maybe", json=AUTHORS,
-                              headers=h), 400)  # fmt: skip
+    assert_problem(
+        client.put(url(project, "authors") + "?dry_run=maybe", json=AUTHORS, headers=h), 400
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("titel = 'x'", "unknown field 'titel'"),
+        ("name = ", "unexpected end"),
+        ("owner = @request.nobody", "unknown macro"),
+        ("name > true", "name"),
+    ],
+)
+def test_invalid_rules_are_422_naming_the_rule(
+    client: FlaskClient, project: Project, admin_key: IssuedKey, rule: str, message: str
+) -> None:
+    body = {**AUTHORS, "rules": {"list": rule}}
+    problem = assert_problem(
+        client.put(url(project, "authors"), json=body, headers=auth(admin_key)), 422
+    )
+    assert message in problem["errors"]["authors.rules.list"][0]  # type: ignore[index]
+
+
+def test_valid_rules_are_accepted(
+    client: FlaskClient, project: Project, admin_key: IssuedKey
+) -> None:
+    rules = {
+        "list": "",
+        "view": "owner = @request.auth.id || name ~ 'pub'",
+        "create": "@request.auth.id != '' && @request.body.name != 'root'",
+        "update": "owner = @request.auth.id && created_at > '2020-01-01'",
+        "delete": None,
+    }
+    response = client.put(
+        url(project, "authors"), json={**AUTHORS, "rules": rules}, headers=auth(admin_key)
+    )
+    assert response.status_code == 200, response.get_json()

@@ -28,8 +28,11 @@ def errors_of(data: Any) -> dict[str, list[str]]:
         ({"a": {"type": "text", "min": 1}}, "fields.a.min", "not an option of text"),
         ({"a": {"type": "text", "required": "yes"}}, "fields.a.required", "must be a bool"),
         ({"a": {"type": "text", "max_length": -1}}, "fields.a.max_length", "≥ 0"),
-        ({"a": {"type": "text", "min_length": 5, "max_length": 2}}, "fields.a.min_length",
-         "max_length"),
+        (
+            {"a": {"type": "text", "min_length": 5, "max_length": 2}},
+            "fields.a.min_length",
+            "max_length",
+        ),
         ({"a": {"type": "text", "pattern": "("}}, "fields.a.pattern", "regular expression"),
         ({"a": {"type": "integer", "min": 5, "max": 1}}, "fields.a.min", "greater than max"),
         ({"a": {"type": "integer", "default": 1.5}}, "fields.a.default", "integer"),
@@ -37,19 +40,35 @@ def errors_of(data: Any) -> dict[str, list[str]]:
         ({"a": {"type": "select"}}, "fields.a.values", "list of non-empty strings"),
         ({"a": {"type": "select", "values": ["x", "x"]}}, "fields.a.values", "repeat"),
         ({"a": {"type": "select", "values": ["x"], "default": "y"}}, "fields.a.default", "one of"),
-        ({"a": {"type": "select", "values": ["x"], "multiple": True, "unique": True}},
-         "fields.a.unique", "multiple"),
+        (
+            {"a": {"type": "select", "values": ["x"], "multiple": True, "unique": True}},
+            "fields.a.unique",
+            "multiple",
+        ),
         ({"a": {"type": "relation"}}, "fields.a.collection", "related collection"),
-        ({"a": {"type": "relation", "collection": "b", "on_delete": "nuke"}},
-         "fields.a.on_delete", "restrict, set_null, cascade"),
-        ({"a": {"type": "relation", "collection": "b", "on_delete": "set_null", "required": True}},
-         "fields.a.on_delete", "required"),
+        (
+            {"a": {"type": "relation", "collection": "b", "on_delete": "nuke"}},
+            "fields.a.on_delete",
+            "restrict, set_null, cascade",
+        ),
+        (
+            {
+                "a": {
+                    "type": "relation",
+                    "collection": "b",
+                    "on_delete": "set_null",
+                    "required": True,
+                }
+            },
+            "fields.a.on_delete",
+            "required",
+        ),
         ({"a": {"type": "boolean", "unique": True}}, "fields.a.unique", "not an option"),
         ({"a": {"type": "date", "default": "2024-13-01"}}, "fields.a.default", "real date"),
         ({"a": {"type": "datetime", "default": "noon"}}, "fields.a.default", "RFC 3339"),
         ({"a": {"type": "email", "default": "nope"}}, "fields.a.default", "email"),
     ],
-)  # fmt: skip
+)
 def test_bad_fields(fields: dict[str, Any], path: str, message: str) -> None:
     errors = errors_of({"name": "things", "fields": fields})
     assert path in errors, errors
@@ -63,15 +82,19 @@ def test_bad_fields(fields: dict[str, Any], path: str, message: str) -> None:
         ({"name": "t", "fields": []}, "fields"),
         ({"name": "t", "indexes": [{"fields": ["nope"]}]}, "indexes.0.fields"),
         ({"name": "t", "indexes": [{"fields": []}]}, "indexes.0.fields"),
-        ({"name": "t", "indexes": [{"fields": ["created_at"], "unique": "no"}]},
-         "indexes.0.unique"),
-        ({"name": "t", "fields": {"j": {"type": "json"}}, "indexes": [{"fields": ["j"]}]},
-         "indexes.0.fields"),
+        (
+            {"name": "t", "indexes": [{"fields": ["created_at"], "unique": "no"}]},
+            "indexes.0.unique",
+        ),
+        (
+            {"name": "t", "fields": {"j": {"type": "json"}}, "indexes": [{"fields": ["j"]}]},
+            "indexes.0.fields",
+        ),
         ({"name": "t", "rules": {"list": 5}}, "rules.list"),
         ({"name": "t", "rules": {"read": ""}}, "rules.read"),
         ({"name": "t", "indexes": [{"fields": ["id"]}, {"fields": ["id"]}]}, "indexes"),
     ],
-)  # fmt: skip
+)
 def test_bad_collections(data: dict[str, Any], path: str) -> None:
     assert path in errors_of(data)
 

@@ -1,0 +1,145 @@
+"""/api/v1/projects/<project>/collections/<c>/records — the records API."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from cairn.errors import BadRequest, NotFound
+from cairn.http.body import json_body
+from cairn.http.pagination import CursorCodec, page_request, page_response
+from cairn.http.params import flag
+from cairn.http.tenant import project_route, runtime, tenant
+from cairn.records import collection as collections
+from cairn.records import query, service
+from cairn.records.collection import Collection
+
+_ETAG = re.compile(r'(?:W/)?"(\d{1,18})"')
+
+bp = Blueprint(
+    "records", __name__, url_prefix="/api/v1/projects/<project>/collections/<name>/records"
+)
+
+
+def _collection(name: str) -> Collection:
+    ctx = tenant()
+    return collections.load(ctx.conn, ctx.project, name)
+
+
+def _codec(collection: Collection) -> CursorCodec:
+    return CursorCodec(
+        runtime().cursor_secret, f"records.{collection.project.id}.{collection.name}"
+    )
+
+
+def _record_response(collection: Collection, row: Any, status: int = 200) -> Response:
+    response = jsonify(collections.dump(collection, row))
+    response.status_code = status
+    response.headers["ETag"] = f'"{row.version}"'
+    return response
+
+
+def precondition() -> service.Precondition | None:
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return service.Precondition(any_version=True)
+    versions = set()
+    for tag in header.split(","):
+        match = _ETAG.fullmatch(tag.strip())
+        if match is None:
+            raise BadRequest('If-Match must hold ETags as returned, e.g. "3"')
+        versions.add(int(match.group(1)))
+    return service.Precondition(versions=frozenset(versions))
+
+
+@bp.get("")
+@project_route("read")
+def list_records(name: str) -> Response:
+    ctx = tenant()
+    coll = _collection(name)
+    codec = _codec(coll)
+    page = page_request(codec)
+    keys = query.parse_sort(coll, request.args.get("sort"))
+    after = None
+    if page.after is not None:
+        if not isinstance(page.after, dict) or page.after.get("s") != query.sort_signature(keys):
+            raise BadRequest("the cursor belongs to another sort; start from the first page")
+        after = page.after.get("v")
+    result = query.list_records(
+        ctx.conn,
+        coll,
+        ctx.principal,
+        query.ListRequest(
+            filter=request.args.get("filter"),
+            sort=request.args.get("sort"),
+            limit=page.limit,
+            after=after,
+            fields=request.args.get("fields"),
+            expand=request.args.get("expand"),
+            count=flag("count"),
+        ),
+    )
+    position = None
+    if result.next_position is not None:
+        position = {"s": result.sort_key, "v": result.next_position}
+    body, headers = page_response(result.items, position, codec)
+    if result.total is not None:
+        body["total"] = result.total
+    response = jsonify(body)
+    response.headers.update(headers)
+    return response
+
+
+@bp.post("")
+@project_route("write")
+def create_record(name: str) -> Response:
+    ctx = tenant()
+    coll = _collection(name)
+    row = service.create_record(ctx.conn, coll, ctx.principal, json_body())
+    response = _record_response(coll, row, 201)
+    response.headers["Location"] = url_for(
+        "records.get_record", project=ctx.project.slug, name=name, record_id=row.id
+    )
+    return response
+
+
+@bp.get("/<record_id>")
+@project_route("read")
+def get_record(name: str, record_id: str) -> Response:
+    ctx = tenant()
+    coll = _collection(name)
+    return _record_response(
+        coll, service.get_record(ctx.conn, coll, ctx.principal, _id(coll, record_id))
+    )
+
+
+@bp.patch("/<record_id>")
+@project_route("write")
+def update_record(name: str, record_id: str) -> Response:
+    ctx = tenant()
+    coll = _collection(name)
+    row = service.update_record(
+        ctx.conn, coll, ctx.principal, _id(coll, record_id), json_body(), precondition()
+    )
+    return _record_response(coll, row)
+
+
+@bp.delete("/<record_id>")
+@project_route("write")
+def delete_record(name: str, record_id: str) -> Response:
+    ctx = tenant()
+    coll = _collection(name)
+    service.delete_record(ctx.conn, coll, ctx.principal, _id(coll, record_id), precondition())
+    return Response(status=204)
+
+
+def _id(coll: Collection, raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise NotFound(f"no record {raw} in '{coll.name}'") from None
