@@ -49,5 +49,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(api_keys_api.bp)
     app.register_blueprint(collections_api.bp)
     app.register_blueprint(records_api.bp)
+    app.register_blueprint(records_api.batch_bp)
     app.register_blueprint(admin_bp, url_prefix="/_")
     return app

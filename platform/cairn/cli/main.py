@@ -8,6 +8,7 @@ import click
 from cairn import __version__
 from cairn.cli.apply import apply, export
 from cairn.cli.db import db_group
+from cairn.cli.housekeeping import housekeeping
 from cairn.cli.keys import keys_group
 from cairn.cli.projects import projects_group
 from cairn.cli.serve import serve, web
@@ -26,6 +27,7 @@ cli.add_command(projects_group)
 cli.add_command(keys_group)
 cli.add_command(apply)
 cli.add_command(export)
+cli.add_command(housekeeping)
 
 
 def main() -> None:

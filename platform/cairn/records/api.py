@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from uuid import UUID
 
@@ -10,14 +9,13 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from cairn.errors import BadRequest, NotFound
 from cairn.http.body import json_body
+from cairn.http.idempotency import idempotent
 from cairn.http.pagination import CursorCodec, page_request, page_response
 from cairn.http.params import flag
 from cairn.http.tenant import project_route, runtime, tenant
+from cairn.records import batch, query, service
 from cairn.records import collection as collections
-from cairn.records import query, service
 from cairn.records.collection import Collection
-
-_ETAG = re.compile(r'(?:W/)?"(\d{1,18})"')
 
 bp = Blueprint(
     "records", __name__, url_prefix="/api/v1/projects/<project>/collections/<name>/records"
@@ -44,17 +42,7 @@ def _record_response(collection: Collection, row: Any, status: int = 200) -> Res
 
 def precondition() -> service.Precondition | None:
     header = request.headers.get("If-Match")
-    if header is None:
-        return None
-    if header.strip() == "*":
-        return service.Precondition(any_version=True)
-    versions = set()
-    for tag in header.split(","):
-        match = _ETAG.fullmatch(tag.strip())
-        if match is None:
-            raise BadRequest('If-Match must hold ETags as returned, e.g. "3"')
-        versions.add(int(match.group(1)))
-    return service.Precondition(versions=frozenset(versions))
+    return None if header is None else service.parse_if_match(header)
 
 
 @bp.get("")
@@ -97,6 +85,7 @@ def list_records(name: str) -> Response:
 
 @bp.post("")
 @project_route("write")
+@idempotent
 def create_record(name: str) -> Response:
     ctx = tenant()
     coll = _collection(name)
@@ -120,6 +109,7 @@ def get_record(name: str, record_id: str) -> Response:
 
 @bp.patch("/<record_id>")
 @project_route("write")
+@idempotent
 def update_record(name: str, record_id: str) -> Response:
     ctx = tenant()
     coll = _collection(name)
@@ -131,6 +121,7 @@ def update_record(name: str, record_id: str) -> Response:
 
 @bp.delete("/<record_id>")
 @project_route("write")
+@idempotent
 def delete_record(name: str, record_id: str) -> Response:
     ctx = tenant()
     coll = _collection(name)
@@ -143,3 +134,15 @@ def _id(coll: Collection, raw: str) -> UUID:
         return UUID(raw)
     except ValueError:
         raise NotFound(f"no record {raw} in '{coll.name}'") from None
+
+
+batch_bp = Blueprint("batch", __name__, url_prefix="/api/v1/projects/<project>/batch")
+
+
+@batch_bp.post("")
+@project_route("write")
+@idempotent
+def run_batch() -> Response:
+    ctx = tenant()
+    operations = batch.parse(json_body())
+    return jsonify(results=batch.run(ctx.conn, ctx.project, ctx.principal, operations))

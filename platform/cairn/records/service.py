@@ -3,6 +3,7 @@ to explain a miss (404 vs 412). The caller owns the tenant transaction."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -13,7 +14,14 @@ from sqlalchemy.exc import IntegrityError
 
 from cairn.auth.principal import Principal
 from cairn.db.ids import new_id
-from cairn.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from cairn.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+)
 from cairn.records.collection import Collection, load
 from cairn.records.fields import FieldRef
 from cairn.records.filter import compile_expression
@@ -28,6 +36,22 @@ class Precondition:
 
     any_version: bool = False
     versions: frozenset[int] = frozenset()
+
+
+_ETAG = re.compile(r'(?:W/)?"(\d{1,18})"')
+
+
+def parse_if_match(text: str) -> Precondition:
+    """`*`, or a list of ETags as this API returns them (`"3"`, optionally weak)."""
+    if text.strip() == "*":
+        return Precondition(any_version=True)
+    versions = set()
+    for tag in text.split(","):
+        match = _ETAG.fullmatch(tag.strip())
+        if match is None:
+            raise BadRequest('If-Match must hold ETags as returned, e.g. "3"')
+        versions.add(int(match.group(1)))
+    return Precondition(versions=frozenset(versions))
 
 
 def validate(collection: Collection, data: dict[str, Any], *, partial: bool) -> dict[str, Any]:

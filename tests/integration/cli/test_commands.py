@@ -6,11 +6,14 @@ import json
 
 import click
 import pytest
+from sqlalchemy import text
 
 from cairn.cli.main import cli
 from cairn.db import migrate
+from cairn.idempotency import service as idempotency
+from cairn.runtime import Runtime
 from tests.conftest import CairnCli
-from tests.factories import unique_slug
+from tests.factories import make_project, unique_slug
 
 
 def _all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
@@ -170,3 +173,20 @@ def test_unreachable_database_is_one_line(cairn: CairnCli) -> None:
     line = one_line_error(result)
     assert line.startswith("error: the database is unavailable: connection")
     assert "Traceback" not in result.output
+
+
+def test_housekeeping_purges_expired_idempotency_keys(cairn: CairnCli, runtime: Runtime) -> None:
+    project = make_project(runtime)
+    with runtime.db.tenant(project.id) as conn:
+        idempotency.claim(conn, project.id, "operator", "old", b"\0" * 32)
+        idempotency.claim(conn, project.id, "operator", "fresh", b"\0" * 32)
+        conn.execute(
+            text("UPDATE cairn.idempotency_keys SET expires_at = now() - interval '1 s' "
+                 "WHERE key = 'old'")
+        )  # fmt: skip
+    result = cairn("housekeeping", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["idempotency_keys_purged"] >= 1
+    with runtime.db.tenant(project.id) as conn:
+        left = conn.execute(text("SELECT key FROM cairn.idempotency_keys")).scalars().all()
+    assert left == ["fresh"]

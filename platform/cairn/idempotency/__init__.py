@@ -1,0 +1,1 @@
+"""Idempotency keys: a repeated write returns the first response instead of running twice."""
