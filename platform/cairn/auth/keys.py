@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, insert, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 
 from cairn.audit import service as audit_service
@@ -20,7 +20,9 @@ from cairn.auth.models import api_keys
 from cairn.auth.principal import Principal, Scope
 from cairn.crypto import keyed_hash, same_digest
 from cairn.db.ids import new_id
+from cairn.db.tenant import ContextMode, enter_tenant
 from cairn.errors import Invalid, NotFound, Unauthorized
+from cairn.schema.models import collections
 
 TOKEN_PREFIX = "ck_"  # noqa: S105 - a marker, not a secret
 _LOOKUP_CHARS = 12
@@ -189,53 +191,92 @@ def rotate_key(conn: Connection, pepper: bytes, actor: Principal, key_id: UUID) 
     )
 
 
-def authenticate(
-    conn: Connection, pepper: bytes, project_id: UUID, token: str, touch_after: timedelta
-) -> Principal:
-    """Resolve a bearer token to a principal of this project, or raise Unauthorized.
+@dataclass(frozen=True)
+class Entry:
+    """What a request's first statement established: who is calling, and the registry
+    version of the collection the URL names (None when it does not exist)."""
 
-    Runs inside the project's tenant transaction, so a key of another project is simply not
-    found. `last_used_at` is written at most once per `touch_after`, not on every request.
+    principal: Principal
+    collection_version: int | None
+
+
+def enter_with_key(
+    conn: Connection,
+    mode: ContextMode,
+    pepper: bytes,
+    project_id: UUID,
+    token: str,
+    touch_after: timedelta,
+    collection: str | None = None,
+) -> Entry:
+    """Open the request: scope the transaction to the project, authenticate the key inside
+    it (a key of another project is simply not found), set the caller's claims.
+
+    With set_config (plain Postgres) this is one round trip through cairn.enter_request;
+    Citus needs SET LOCAL, which is spelled out statement by statement.
     """
     if not token.startswith(TOKEN_PREFIX) or len(token) != _TOKEN_LENGTH:
         raise Unauthorized("the API key is malformed")
     prefix = token[: len(TOKEN_PREFIX) + _LOOKUP_CHARS]
-    row = conn.execute(
-        select(
-            api_keys.c.id,
-            api_keys.c.key_hash,
-            api_keys.c.scope,
-            api_keys.c.expires_at,
-            api_keys.c.revoked_at,
-            api_keys.c.last_used_at,
-        ).where(api_keys.c.project_id == project_id, api_keys.c.prefix == prefix)
-    ).first()
-    if row is None or not same_digest(row.key_hash, keyed_hash(pepper, token)):
+    if mode == "set_config":
+        row = conn.execute(
+            text("SELECT * FROM cairn.enter_request(:project, :prefix, :collection)"),
+            {"project": project_id, "prefix": prefix, "collection": collection or ""},
+        ).first()
+    else:
+        enter_tenant(conn, mode, project_id, {})
+        version = (
+            select(collections.c.version)
+            .where(collections.c.project_id == project_id, collections.c.name == (collection or ""))
+            .scalar_subquery()
+        )
+        row = conn.execute(
+            select(
+                api_keys.c.id.label("key_id"),
+                api_keys.c.key_hash,
+                api_keys.c.scope,
+                api_keys.c.expires_at,
+                api_keys.c.revoked_at,
+                api_keys.c.last_used_at,
+                version.label("collection_version"),
+            ).where(api_keys.c.project_id == project_id, api_keys.c.prefix == prefix)
+        ).first()
+    if row is None or not same_digest(bytes(row.key_hash), keyed_hash(pepper, token)):
         raise Unauthorized("the API key is not valid for this project")
     now = datetime.now(UTC)
     if row.revoked_at is not None:
         raise Unauthorized("the API key has been revoked")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("the API key has expired")
+    principal = Principal(kind="api_key", project_id=project_id, scope=row.scope, key_id=row.key_id)
+    if mode != "set_config":
+        enter_tenant(conn, mode, project_id, principal.claims())
     if row.last_used_at is None or now - row.last_used_at >= touch_after:
-        stale = now - touch_after
-        conn.execute(
-            update(api_keys)
-            .where(
-                api_keys.c.project_id == project_id,
-                api_keys.c.id == row.id,
-                or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < stale),
-            )
-            .values(last_used_at=now)
+        _touch(conn, project_id, row.key_id, now, touch_after)
+    return Entry(principal, row.collection_version)
+
+
+def _touch(
+    conn: Connection, project_id: UUID, key_id: UUID, now: datetime, every: timedelta
+) -> None:
+    """Record use at most once per `every`: the guard makes concurrent touches a no-op."""
+    conn.execute(
+        update(api_keys)
+        .where(
+            api_keys.c.project_id == project_id,
+            api_keys.c.id == key_id,
+            or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < now - every),
         )
-    return Principal(kind="api_key", project_id=project_id, scope=row.scope, key_id=row.id)
+        .values(last_used_at=now)
+    )
 
 
 __all__ = [
     "ApiKey",
+    "Entry",
     "IssuedKey",
-    "authenticate",
     "create_key",
+    "enter_with_key",
     "get_key",
     "list_keys",
     "revoke_key",

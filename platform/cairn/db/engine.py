@@ -54,11 +54,13 @@ class Database:
             pool_pre_ping=True,
             connect_args={"application_name": "cairn-owner"},
         )
+        # No pre-ping on the hot path: a round trip per request. A connection lost to a
+        # restart fails one request (503) and SQLAlchemy then invalidates the whole pool.
         self.app_engine: Engine = create_engine(
             app_url(settings),
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_pool_size,
-            pool_pre_ping=True,
+            pool_recycle=1800,
             connect_args={"application_name": "cairn"},
         )
 
@@ -79,6 +81,13 @@ class Database:
         """One transaction as the app role, scoped to one project."""
         with self.app_engine.begin() as conn:
             enter_tenant(conn, self.settings.tenant_context, project_id, claims or {})
+            yield conn
+
+    @contextmanager
+    def request(self) -> Iterator[Connection]:
+        """A request's transaction as the app role. Its first statement must enter the
+        tenant (auth.keys.enter_with_key does); until then it sees no tenant row."""
+        with self.app_engine.begin() as conn:
             yield conn
 
     @contextmanager

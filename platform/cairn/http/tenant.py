@@ -37,8 +37,10 @@ def bearer_token() -> str:
     return token.strip()
 
 
-def project_route(scope: Scope) -> Callable[[View], View]:
-    """Wrap a view taking `project` from the URL into one tenant transaction."""
+def project_route(scope: Scope, *, collection_arg: str | None = None) -> Callable[[View], View]:
+    """Wrap a view taking `project` from the URL into one tenant transaction. With
+    `collection_arg`, the URL argument naming a collection: its registry version is fetched
+    in the same first round trip."""
 
     def decorate(view: View) -> View:
         @wraps(view)
@@ -46,13 +48,21 @@ def project_route(scope: Scope) -> Callable[[View], View]:
             rt = runtime()
             found = rt.projects.resolve(project)
             token = bearer_token()
-            with rt.db.tenant(found.id) as conn:
-                principal = keys.authenticate(
-                    conn, rt.key_pepper, found.id, token, rt.key_touch_after
+            collection = kwargs.get(collection_arg) if collection_arg else None
+            with rt.db.request() as conn:
+                entry = keys.enter_with_key(
+                    conn,
+                    rt.settings.tenant_context,
+                    rt.key_pepper,
+                    found.id,
+                    token,
+                    rt.key_touch_after,
+                    collection,
                 )
-                principal.require(scope)
-                rt.enter_claims(conn, found, principal.claims())
-                g.tenant = TenantRequest(found, principal, conn)
+                entry.principal.require(scope)
+                g.tenant = TenantRequest(
+                    found, entry.principal, conn, collection, entry.collection_version
+                )
                 return view(**kwargs)
 
         return cast(View, wrapper)
@@ -61,12 +71,22 @@ def project_route(scope: Scope) -> Callable[[View], View]:
 
 
 class TenantRequest:
-    """What a project route's view may use: its project, its principal, its transaction."""
+    """What a project route's view may use: its project, its principal, its transaction,
+    and (for collection routes) the registry version of the collection in the URL."""
 
-    def __init__(self, project: Project, principal: Principal, conn: Connection) -> None:
+    def __init__(
+        self,
+        project: Project,
+        principal: Principal,
+        conn: Connection,
+        collection: str | None = None,
+        collection_version: int | None = None,
+    ) -> None:
         self.project = project
         self.principal = principal
         self.conn = conn
+        self.collection = collection
+        self.collection_version = collection_version
 
 
 def tenant() -> TenantRequest:

@@ -95,10 +95,18 @@ _cache: LRUCache[tuple[UUID, str, int], Collection] = LRUCache(maxsize=2048)
 _lock = threading.Lock()
 
 
-def load(conn: Connection, project: Project, name: str) -> Collection:
-    """The collection `name` of the transaction's project, or NotFound."""
-    if check_name("collection", name):
+def load(
+    conn: Connection, project: Project, name: str, *, version: int | object | None = ...
+) -> Collection:
+    """The collection `name` of the transaction's project, or NotFound. A caller that already
+    knows the registry version (None: no such collection) saves the lookup on a cache hit."""
+    if check_name("collection", name) or version is None:
         raise NotFound(f"no collection '{name}' in this project")
+    if isinstance(version, int):
+        with _lock:
+            known = _cache.get((project.id, name, version))
+        if known is not None:
+            return known
     row = conn.execute(
         select(collections.c.version, collections.c.definition).where(
             collections.c.project_id == project.id, collections.c.name == name

@@ -11,6 +11,7 @@ from cairn.auth import keys
 from cairn.auth.models import api_keys
 from cairn.auth.principal import operator
 from cairn.crypto import keyed_hash
+from cairn.db.tenant import ContextMode
 from cairn.errors import Invalid, NotFound, Unauthorized
 from cairn.runtime import Runtime
 from cairn.tenancy.service import Project
@@ -19,9 +20,19 @@ from tests.factories import make_key
 MINUTE = timedelta(minutes=1)
 
 
-def _auth(runtime: Runtime, project: Project, token: str) -> keys.Principal:
-    with runtime.db.tenant(project.id) as conn:
-        return keys.authenticate(conn, runtime.key_pepper, project.id, token, MINUTE)
+def _auth(
+    runtime: Runtime, project: Project, token: str, mode: ContextMode = "set_config"
+) -> keys.Principal:
+    with runtime.db.request() as conn:
+        entry = keys.enter_with_key(conn, mode, runtime.key_pepper, project.id, token, MINUTE)
+        # The transaction is now scoped to the project, with the caller's claims.
+        assert conn.execute(text("SELECT current_setting('cairn.project_id')")).scalar() == str(
+            project.id
+        )
+        assert conn.execute(text("SELECT current_setting('cairn.scope')")).scalar() == (
+            entry.principal.scope
+        )
+        return entry.principal
 
 
 def test_token_shape_and_entropy(runtime: Runtime, project: Project) -> None:
@@ -43,9 +54,12 @@ def test_only_a_keyed_hash_is_stored(runtime: Runtime, project: Project) -> None
     assert bytes(stored["key_hash"]) != keyed_hash(b"another pepper", issued.secret)
 
 
-def test_authenticate_gives_a_principal_of_the_project(runtime: Runtime, project: Project) -> None:
+@pytest.mark.parametrize("mode", ["set_config", "set_local"])
+def test_authenticate_gives_a_principal_of_the_project(
+    runtime: Runtime, project: Project, mode: ContextMode
+) -> None:
     issued = make_key(runtime, project, scope="service")
-    principal = _auth(runtime, project, issued.secret)
+    principal = _auth(runtime, project, issued.secret, mode)
     assert (principal.kind, principal.scope, principal.key_id, principal.project_id) == (
         "api_key",
         "service",
@@ -76,12 +90,13 @@ def test_garbled_tokens_are_unauthorized(
         _auth(runtime, project, mangle(issued.secret))  # type: ignore[operator]
 
 
+@pytest.mark.parametrize("mode", ["set_config", "set_local"])
 def test_a_key_of_another_project_is_unauthorized(
-    runtime: Runtime, project: Project, other_project: Project
+    runtime: Runtime, project: Project, other_project: Project, mode: ContextMode
 ) -> None:
     issued = make_key(runtime, other_project)
     with pytest.raises(Unauthorized, match="not valid for this project"):
-        _auth(runtime, project, issued.secret)
+        _auth(runtime, project, issued.secret, mode)
 
 
 def test_expired_key_is_unauthorized(runtime: Runtime, project: Project) -> None:
