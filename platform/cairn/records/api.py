@@ -24,7 +24,7 @@ bp = Blueprint(
 
 def _collection(name: str) -> Collection:
     ctx = tenant()
-    return collections.load(ctx.conn, ctx.project, name, version=ctx.collection_version)
+    return collections.load_known(ctx.conn, ctx.project, name, ctx.collection_version)
 
 
 def _codec(collection: Collection) -> CursorCodec:

@@ -95,18 +95,10 @@ _cache: LRUCache[tuple[UUID, str, int], Collection] = LRUCache(maxsize=2048)
 _lock = threading.Lock()
 
 
-def load(
-    conn: Connection, project: Project, name: str, *, version: int | object | None = ...
-) -> Collection:
-    """The collection `name` of the transaction's project, or NotFound. A caller that already
-    knows the registry version (None: no such collection) saves the lookup on a cache hit."""
-    if check_name("collection", name) or version is None:
+def load(conn: Connection, project: Project, name: str) -> Collection:
+    """The collection `name` of the transaction's project, or NotFound."""
+    if check_name("collection", name):
         raise NotFound(f"no collection '{name}' in this project")
-    if isinstance(version, int):
-        with _lock:
-            known = _cache.get((project.id, name, version))
-        if known is not None:
-            return known
     row = conn.execute(
         select(collections.c.version, collections.c.definition).where(
             collections.c.project_id == project.id, collections.c.name == name
@@ -114,14 +106,27 @@ def load(
     ).first()
     if row is None:
         raise NotFound(f"no collection '{name}' in this project")
-    key = (project.id, name, row.version)
+    return _cached(project, name, row.version) or _remember(
+        build(project, load_collection(row.definition), row.version)
+    )
+
+
+def load_known(conn: Connection, project: Project, name: str, version: int | None) -> Collection:
+    """Like `load`, for a caller that already has the registry version (the request's first
+    round trip fetched it; None: no such collection). A cache hit costs no query."""
+    if version is None or check_name("collection", name):
+        raise NotFound(f"no collection '{name}' in this project")
+    return _cached(project, name, version) or load(conn, project, name)
+
+
+def _cached(project: Project, name: str, version: int) -> Collection | None:
     with _lock:
-        cached = _cache.get(key)
-    if cached is not None:
-        return cached
-    built = build(project, load_collection(row.definition), row.version)
+        return _cache.get((project.id, name, version))
+
+
+def _remember(built: Collection) -> Collection:
     with _lock:
-        _cache[key] = built
+        _cache[(built.project.id, built.name, built.version)] = built
     return built
 
 

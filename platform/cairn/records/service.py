@@ -22,12 +22,12 @@ from cairn.errors import (
     NotFound,
     PreconditionFailed,
 )
-from cairn.records.collection import Collection, load
+from cairn.records.collection import Collection, load, load_known
 from cairn.records.fields import FieldRef
 from cairn.records.filter import compile_expression
 from cairn.records.rules import macros, rule_clause, rule_for
 from cairn.schema.definitions import SYSTEM_FIELDS
-from cairn.schema.service import registered
+from cairn.schema.models import collections
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,13 @@ def delete_record(
 def _release_multiple_references(conn: Connection, collection: Collection, record_id: UUID) -> None:
     """Multiple relations (uuid[]) have no foreign key; apply their on_delete here, in the
     same transaction: restrict refuses, set_null removes the id, cascade deletes the row."""
-    for other in registered(conn, collection.project).values():
+    versions = conn.execute(
+        select(collections.c.name, collections.c.version).where(
+            collections.c.project_id == collection.project.id
+        )
+    )
+    for name, version in versions:
+        other = load_known(conn, collection.project, name, version)  # cached after first use
         for f in other.definition.relations:
             if not (f.multiple and f.collection == collection.name):
                 continue
