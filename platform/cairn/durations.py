@@ -7,6 +7,7 @@ from datetime import timedelta
 
 _DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION = timedelta(days=36525)  # 100 years: anything longer is a typo, or "never"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -17,4 +18,7 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} is not a duration: use a positive number and a unit s, m, h, d or w "
             "(e.g. 30d)"
         )
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text!r} is longer than 100 years")
+    return timedelta(seconds=seconds)

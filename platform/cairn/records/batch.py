@@ -84,7 +84,11 @@ def parse(data: dict[str, Any]) -> list[Operation]:
         if at in errors or any(k.startswith(f"{at}.") for k in errors):
             continue
         assert match is not None
-        record_id = UUID(match.group(2)) if match.group(2) else None
+        try:
+            record_id = UUID(match.group(2)) if match.group(2) else None
+        except ValueError:
+            errors[f"{at}.path"] = ["the record id is not a UUID"]
+            continue
         operations.append(
             Operation(str(method), str(path), match.group(1), record_id, body, if_match)
         )

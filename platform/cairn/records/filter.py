@@ -352,6 +352,8 @@ def parse(text: str) -> Node:
         )
     if not text.strip():
         raise FilterError("the expression is empty")
+    if "\x00" in text:
+        raise FilterError("the expression contains a NUL character (\\u0000)")
     try:
         # The transformer turns the parse tree into our AST; lark's annotation cannot say so.
         tree = cast(Node, _PARSER.parse(text))

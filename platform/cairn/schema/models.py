@@ -6,6 +6,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     PrimaryKeyConstraint,
+    Sequence,
     String,
     Table,
     Uuid,
@@ -15,6 +16,8 @@ from sqlalchemy.dialects.postgresql import JSON
 
 from cairn.db.metadata import metadata
 
+VERSIONS = Sequence("collection_versions", schema="cairn", metadata=metadata)
+
 collections = Table(
     "collections",
     metadata,
@@ -22,8 +25,9 @@ collections = Table(
     Column("name", String(63), nullable=False),
     # json, not jsonb: the definition keeps its field order as declared.
     Column("definition", JSON, nullable=False),
-    # Bumped on every applied change: caches of validators and tables key on it.
-    Column("version", BigInteger, nullable=False, server_default="1"),
+    # From one sequence, on every applied change: caches of validators and tables key on it,
+    # so a version is never reused, not even after a drop and a new declaration.
+    Column("version", BigInteger, VERSIONS, nullable=False, server_default=VERSIONS.next_value()),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("project_id", "name"),

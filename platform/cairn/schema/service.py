@@ -18,7 +18,7 @@ from cairn.errors import Invalid, NotFound
 from cairn.records import rules
 from cairn.schema import engine
 from cairn.schema.definitions import CollectionDef, load_collection
-from cairn.schema.models import collections
+from cairn.schema.models import VERSIONS, collections
 from cairn.tenancy.service import Project
 
 
@@ -103,7 +103,7 @@ def _register(
                 index_elements=[collections.c.project_id, collections.c.name],
                 set_={
                     "definition": statement.excluded.definition,
-                    "version": collections.c.version + 1,
+                    "version": VERSIONS.next_value(),
                     "updated_at": func.now(),
                 },
             )

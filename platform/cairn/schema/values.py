@@ -71,7 +71,13 @@ class IsoDateTime(fields.Field):  # type: ignore[type-arg]
             parsed = datetime.fromisoformat(value)
         except ValueError:
             raise ValidationError("is not a real date-time") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        try:
+            # Stored as UTC and read back as a Python datetime: years 1 to 9999 in UTC.
+            parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("is outside the years 1 to 9999 (in UTC)") from None
+        return parsed
 
 
 class UuidString(fields.Field):  # type: ignore[type-arg]

@@ -479,10 +479,11 @@ def test_a_refused_plan_leaves_every_step_unapplied(runtime: Runtime, blog: Proj
 def test_changes_are_audited_and_bump_the_version(runtime: Runtime, blog: Project) -> None:
     with runtime.db.tenant(blog.id) as conn:
         before = service.get_collection(conn, blog, "posts").version
+        authors = service.get_collection(conn, blog, "authors").version
     apply_yaml(runtime, blog, _with(BLOG, "delete: null}", 'delete: ""}'))
     with runtime.db.tenant(blog.id) as conn:
-        assert service.get_collection(conn, blog, "posts").version == before + 1
-        assert service.get_collection(conn, blog, "authors").version == 1
+        assert service.get_collection(conn, blog, "posts").version > before
+        assert service.get_collection(conn, blog, "authors").version == authors
         actions = conn.execute(text("SELECT action FROM cairn.audit_log")).scalars().all()
     assert actions.count("collections.applied") == 2
 
