@@ -1,0 +1,1229 @@
+"""The per-project OpenAPI 3.1 document, built with apispec from the marshmallow schemas the
+server validates with.
+
+Pure: a project and its collections in, a dict out; no Flask, no database.
+
+- Request bodies of the records API are the collections' own `create_schema` and
+  `update_schema` (the very objects `records.service.validate` loads with), converted by
+  apispec's MarshmallowPlugin; the per-type fields of `cairn.schema.values` are mapped to
+  OpenAPI types on the plugin's converter, and validators (Range, Length, Regexp, OneOf, Email,
+  URL, unique items) become keywords.
+- Records, list items, pages and expansions are marshmallow schemas built here from the same
+  per-type fields, minus the validators that only writes enforce (min/max, lengths, pattern:
+  changing them "applies to writes from now on", so stored records need not satisfy them).
+- The admin APIs reuse `cairn.auth.schemas`; collection definitions are plain JSON Schema.
+
+Names are stable and collision-free: a collection `blog_posts` gives the components
+`BlogPostsRecord`, `BlogPostsListItem`, `BlogPostsExpand`, `BlogPostsPage`, `BlogPostsCreate`,
+`BlogPostsUpdate` and the operations `listBlogPosts`, `createBlogPosts`, `getBlogPosts`,
+`updateBlogPosts`, `deleteBlogPosts`. The fixed operations are named resource first
+(`apiKeysList`, `collectionsGet`, `batch`, `openapiDocument`) so no collection name can
+produce one of them, and no fixed component name ends in a per-collection suffix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any, cast
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import make_schema_key, resolve_schema_cls
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
+
+from cairn import __version__
+from cairn.auth.models import API_KEY_SCOPES
+from cairn.auth.schemas import CreateKeyIn, Duration, IssuedKeyOut, KeyOut
+from cairn.idempotency.service import MAX_KEY_LENGTH
+from cairn.records.batch import MAX_OPERATIONS
+from cairn.records.collection import Collection
+from cairn.schema.definitions import FIELD_TYPES, NAME, ON_DELETE, RULE_ACTIONS, FieldDef
+from cairn.schema.values import (
+    AnyJson,
+    IsoDate,
+    IsoDateTime,
+    StrictBoolean,
+    StrictInteger,
+    StrictNumber,
+    UuidString,
+    marshmallow_field,
+)
+from cairn.tenancy.service import Project
+
+OPENAPI_VERSION = "3.1.0"
+PROBLEM_MIME = "application/problem+json"
+JSON_MIME = "application/json"
+# cairn.http.pagination's (http/ imports Flask; this module must not). A test compares them.
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+
+# Suffixes of the per-collection components; no fixed component name may end in one.
+COLLECTION_SUFFIXES = ("Record", "ListItem", "Expand", "Page", "Create", "Update")
+RECORD_VERBS = ("list", "create", "get", "update", "delete")
+# Tags of the fixed operations; collections tag theirs with their (lower-case) name.
+TAG_BATCH, TAG_SCHEMA, TAG_KEYS, TAG_OPENAPI = "Batch", "Collections", "API keys", "OpenAPI"
+
+
+def pascal(name: str) -> str:
+    """`blog_posts` → `BlogPosts`. Injective over collection names: a part that does not start
+    with a letter keeps its underscore (`v_2` → `V_2`, `a__b` → `A_B`), and names are lower
+    case, so every capital marks exactly one dropped underscore."""
+    head, *rest = name.split("_")
+    out = head[:1].upper() + head[1:]
+    for part in rest:
+        out += part[:1].upper() + part[1:] if part[:1].isalpha() else "_" + part
+    return out
+
+
+def record_operation_ids(collection: str) -> dict[str, str]:
+    """verb → operationId for a collection's five record operations."""
+    return {verb: f"{verb}{pascal(collection)}" for verb in RECORD_VERBS}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+# -- field conversion ---------------------------------------------------------------------
+
+# The per-type fields of cairn.schema.values (and the key API's Duration) → (type, format).
+FIELD_TYPE_MAP: dict[type, tuple[str | None, str | None]] = {
+    StrictInteger: ("integer", "int64"),
+    StrictNumber: ("number", "double"),
+    StrictBoolean: ("boolean", None),
+    IsoDate: ("string", "date"),
+    IsoDateTime: ("string", "date-time"),
+    UuidString: ("string", "uuid"),
+    AnyJson: (None, None),
+    Duration: ("string", None),
+}
+
+_GLOBAL_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
+_JSON_TYPES = ["object", "array", "string", "number", "boolean"]
+
+
+def _anchored(pattern: str) -> str:
+    """marshmallow's Regexp matches at the start of the value (`re.match`); a JSON Schema
+    `pattern` matches anywhere. Anchoring the pattern says what the server really checks.
+    A leading global flag group such as `(?i)` must stay first for Python's `re`."""
+    flags = _GLOBAL_FLAGS.match(pattern)
+    prefix = flags.group(0) if flags else ""
+    body = pattern[len(prefix) :]
+    if body.startswith("^") and "|" not in body:
+        return pattern
+    return f"{prefix}^(?:{body})"
+
+
+def _validator_keywords(
+    self: OpenAPIConverter,
+    field: fields.Field,  # type: ignore[type-arg]
+    ret: dict[str, Any],
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """What apispec leaves out: formats of the Email/URL validators, `uniqueItems` for lists
+    that refuse repeats, and the start anchor of Regexp validators."""
+    out: dict[str, Any] = {}
+    for validator in field.validators:
+        if isinstance(validator, validate.Email):
+            out["format"] = "email"
+        elif isinstance(validator, validate.URL):
+            out["format"] = "uri"
+        elif getattr(validator, "__name__", "") == "_unique_items":
+            out["uniqueItems"] = True
+    if "pattern" in ret:
+        out["pattern"] = _anchored(ret["pattern"])
+    return out
+
+
+def _json_value(
+    self: OpenAPIConverter,
+    field: fields.Field,  # type: ignore[type-arg]
+    ret: dict[str, Any],
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """A json field takes any JSON value; `null` only when the field allows none (a required
+    json field refuses it). Defaults are written as JSON (dates as ISO strings)."""
+    out: dict[str, Any] = {}
+    if isinstance(field, AnyJson) and not field.allow_none:
+        out["type"] = list(_JSON_TYPES)
+    if "default" in ret:
+        out["default"] = _jsonable(ret["default"])
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _configure(converter: OpenAPIConverter) -> None:
+    # map_to_openapi_type writes into a class-level dict shared by every apispec user of the
+    # process; give this converter its own copy first.
+    converter.field_mapping = dict(converter.field_mapping)
+    for field_class, (kind, fmt) in FIELD_TYPE_MAP.items():
+        converter.map_to_openapi_type(field_class, kind, fmt)  # type: ignore[no-untyped-call]
+    converter.add_attribute_function(_validator_keywords)  # type: ignore[no-untyped-call]
+    converter.add_attribute_function(_json_value)  # type: ignore[no-untyped-call]
+
+
+# -- fixed marshmallow schemas --------------------------------------------------------------
+
+
+class PlanStepSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    action = fields.String(required=True)
+    collection = fields.String(required=True)
+    subject = fields.String(required=True, allow_none=True)
+    summary = fields.String(required=True)
+    destructive = fields.Boolean(required=True)
+    blocked = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "why the current data blocks this step, if it does"},
+    )
+
+
+class PlanSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    steps = fields.List(fields.Nested(PlanStepSchema), required=True)
+    destructive = fields.Boolean(required=True)
+    blocked = fields.Boolean(required=True)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as cairn.http.problems writes them."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(
+        required=True,
+        metadata={"format": "uri-reference", "example": "urn:cairn:problem:not-found"},
+    )
+    title = fields.String(required=True)
+    status = fields.Integer(required=True, validate=validate.Range(min=400, max=599))
+    detail = fields.String(required=True)
+    instance = fields.String(
+        required=True, metadata={"description": "the request path the problem occurred on"}
+    )
+    request_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the request id (also in X-Request-ID); quote it in reports"},
+    )
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "validation messages by field (or definition path)"},
+    )
+    current_version = fields.Integer(
+        metadata={"description": "412 only: the version (ETag) the record is at"}
+    )
+    plan = fields.Nested(
+        PlanSchema,
+        metadata={"description": "409 on a schema change only: the refused plan"},
+    )
+    operation = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata={"description": "batch only: the index of the operation that failed"},
+    )
+
+
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+class BatchOperationSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    method = fields.String(required=True, validate=validate.OneOf(["POST", "PATCH", "DELETE"]))
+    path = fields.String(
+        required=True,
+        validate=validate.Regexp(rf"^/collections/[a-z][a-z0-9_]{{0,62}}/records(/{_UUID})?$"),
+        metadata={
+            "description": "relative to the project: /collections/{c}/records for POST, "
+            "/collections/{c}/records/{id} for PATCH and DELETE"
+        },
+    )
+    body = fields.Dict(
+        allow_none=True,
+        metadata={"description": "the record body (POST, PATCH); null or absent is {}"},
+    )
+    if_match = fields.String(
+        allow_none=True, metadata={"description": "an If-Match value (PATCH, DELETE)"}
+    )
+
+
+class BatchRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    operations = fields.List(
+        fields.Nested(BatchOperationSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_OPERATIONS),
+    )
+
+
+class BatchResultSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.Integer(required=True)
+    body = fields.Dict(required=True, allow_none=True)
+
+
+class BatchResponseSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    results = fields.List(
+        fields.Nested(BatchResultSchema),
+        required=True,
+        metadata={"description": "one result per operation, in order"},
+    )
+
+
+class _KeyListSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    items = fields.List(fields.Nested(KeyOut), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
+# name → (schema, properties every response carries)
+FIXED_SCHEMAS: dict[str, tuple[type[Schema], tuple[str, ...]]] = {
+    "Problem": (ProblemSchema, ()),
+    "PlanStep": (PlanStepSchema, ()),
+    "Plan": (PlanSchema, ()),
+    "ApiKey": (KeyOut, tuple(KeyOut._declared_fields)),
+    "ApiKeyIssued": (IssuedKeyOut, tuple(IssuedKeyOut._declared_fields)),
+    "ApiKeyInput": (CreateKeyIn, ()),
+    "ApiKeyList": (_KeyListSchema, ()),
+    "BatchOperation": (BatchOperationSchema, ()),
+    "BatchRequest": (BatchRequestSchema, ()),
+    "BatchResult": (BatchResultSchema, ()),
+    "BatchResponse": (BatchResponseSchema, ()),
+}
+
+
+# -- collection definitions (plain JSON Schema: definitions are not marshmallow) ----------
+
+_NAME_SCHEMA = {"type": "string", "pattern": NAME.pattern}
+
+
+def _definition_schemas() -> dict[str, dict[str, Any]]:
+    field_definition = {
+        "type": "object",
+        "required": ["type"],
+        "properties": {
+            "type": {"type": "string", "enum": list(FIELD_TYPES)},
+            "required": {"type": "boolean"},
+            "default": {"description": "a value of the field's type"},
+            "unique": {"type": "boolean"},
+            "min": {"type": "number"},
+            "max": {"type": "number"},
+            "min_length": {"type": "integer", "minimum": 0},
+            "max_length": {"type": "integer", "minimum": 0},
+            "pattern": {"type": "string", "format": "regex"},
+            "values": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            "multiple": {"type": "boolean"},
+            "collection": {"type": "string"},
+            "on_delete": {"type": "string", "enum": list(ON_DELETE)},
+            "renamed_from": {
+                "type": "string",
+                "description": "requests only: the field's old name (a rename hint)",
+            },
+        },
+        "additionalProperties": False,
+        "description": "which options apply depends on the type (see the project file docs)",
+    }
+    index_definition = {
+        "type": "object",
+        "required": ["fields"],
+        "properties": {
+            "fields": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "unique": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    }
+    rules = {
+        "type": "object",
+        "properties": {action: {"type": ["string", "null"]} for action in RULE_ACTIONS},
+        "additionalProperties": False,
+        "description": 'null (or absent): service/admin keys only; "": anyone; '
+        "otherwise a filter expression",
+    }
+    properties = {
+        "name": _NAME_SCHEMA,
+        "fields": {"type": "object", "additionalProperties": ref("FieldDefinition")},
+        "indexes": {"type": "array", "items": ref("IndexDefinition")},
+        "rules": ref("Rules"),
+    }
+    return {
+        "FieldDefinition": field_definition,
+        "IndexDefinition": index_definition,
+        "Rules": rules,
+        "CollectionDefinition": {
+            "type": "object",
+            "required": ["name", "fields"],
+            "properties": properties,
+            "additionalProperties": False,
+        },
+        "CollectionDefinitionInput": {
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": False,
+            "description": "`name` may be left out (it is taken from the path); "
+            "a field may carry `renamed_from`",
+        },
+        "CollectionList": {
+            "type": "object",
+            "required": ["items"],
+            "properties": {"items": {"type": "array", "items": ref("CollectionDefinition")}},
+        },
+        "CollectionApplied": {
+            "type": "object",
+            "required": ["collection", "plan", "applied"],
+            "properties": {
+                "collection": ref("CollectionDefinition"),
+                "plan": ref("Plan"),
+                "applied": {"type": "boolean"},
+            },
+        },
+        "CollectionDropPlan": {
+            "type": "object",
+            "required": ["plan", "applied"],
+            "properties": {"plan": ref("Plan"), "applied": {"const": False}},
+        },
+    }
+
+
+# -- parameters, headers, error responses -------------------------------------------------
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "required": False, "schema": schema, "description": description}
+
+
+_ETAG_LIST = r'(W/)?"[0-9]{1,18}"'
+
+PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "Filter": (
+        "query",
+        _query(
+            "filter",
+            {"type": "string"},
+            'A filter expression, e.g. `title ~ "hello" && (score >= 10 || status = "draft")`. '
+            "Operators `= != > >= < <= ~ !~`, `&& || !`, parentheses, `null`, `true`/`false`, "
+            "numbers and quoted strings. A syntax error or an unknown field is a 400.",
+        ),
+    ),
+    "Sort": (
+        "query",
+        _query(
+            "sort",
+            {"type": "string"},
+            "Comma-separated fields, `-` for descending, e.g. `-posted_at,title`. "
+            "Default `-created_at` (then `id`).",
+        ),
+    ),
+    "Limit": (
+        "query",
+        _query(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            "Page size.",
+        ),
+    ),
+    "Cursor": (
+        "query",
+        _query(
+            "cursor",
+            {"type": "string"},
+            "Opaque: the `next_cursor` of the previous page (same filter and sort).",
+        ),
+    ),
+    "Fields": (
+        "query",
+        _query("fields", {"type": "string"}, "Comma-separated keys to return, e.g. `id,title`."),
+    ),
+    "Expand": (
+        "query",
+        _query(
+            "expand",
+            {"type": "string"},
+            "Comma-separated relation paths (up to 3 deep, 10 paths) to inline under `expand`, "
+            "e.g. `author,reviewers.team`.",
+        ),
+    ),
+    "Count": (
+        "query",
+        _query(
+            "count",
+            {"type": "boolean", "default": False},
+            "`true` adds `total`, the exact number of matching records (one more query).",
+        ),
+    ),
+    "IncludeRevoked": (
+        "query",
+        _query("include_revoked", {"type": "boolean", "default": False}, "List revoked keys too."),
+    ),
+    "DryRun": (
+        "query",
+        _query(
+            "dry_run",
+            {"type": "boolean", "default": False},
+            "Only compute and return the plan.",
+        ),
+    ),
+    "AllowDestructive": (
+        "query",
+        _query(
+            "allow_destructive",
+            {"type": "boolean", "default": False},
+            "Allow destructive steps (drops, narrowing); without it they are a 409.",
+        ),
+    ),
+    "IfMatch": (
+        "header",
+        {
+            "name": "If-Match",
+            "required": False,
+            "schema": {
+                "type": "string",
+                "pattern": rf"^\s*(\*|{_ETAG_LIST}(\s*,\s*{_ETAG_LIST})*)\s*$",
+            },
+            "description": "Apply only if the record is at one of these versions (ETags such "
+            'as `"3"`), or `*`. A mismatch is a 412; a malformed value a 400.',
+        },
+    ),
+    "IdempotencyKey": (
+        "header",
+        {
+            "name": "Idempotency-Key",
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+            "example": "0191f0c4-7d1e-7cc0-9f4e-2f3b9a2f6d10",
+            "description": "A client-generated key of printable characters (a UUID will do). "
+            "A repeat of the same request (method, path, body) within 24 h gets the first "
+            "success again with `Idempotent-Replayed: true`; the key with another request is "
+            "a 422.",
+        },
+    ),
+    "RecordId": (
+        "path",
+        {"name": "id", "schema": {"type": "string", "format": "uuid"}, "description": "record id"},
+    ),
+    "ApiKeyId": (
+        "path",
+        {"name": "key_id", "schema": {"type": "string", "format": "uuid"}, "description": "key id"},
+    ),
+    "CollectionName": (
+        "path",
+        {"name": "name", "schema": _NAME_SCHEMA, "description": "collection name"},
+    ),
+}
+
+HEADERS: dict[str, dict[str, Any]] = {
+    "RequestId": {
+        "description": "The request id (the client's X-Request-ID if valid, else generated).",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "ETag": {
+        "description": "The record's version, quoted; send it back in If-Match.",
+        "required": True,
+        "schema": {"type": "string", "pattern": r'^"[0-9]+"$'},
+    },
+    "Location": {
+        "description": "The path of the created resource.",
+        "required": True,
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
+    "Link": {
+        "description": 'The next page: `<url>; rel="next"` (absent on the last page).',
+        "required": False,
+        "schema": {"type": "string"},
+    },
+    "IdempotentReplayed": {
+        "description": "`true` when this is the stored response of an earlier request with the "
+        "same Idempotency-Key.",
+        "required": False,
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "NoStore": {
+        "description": "The response holds a secret: `no-store`.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "WwwAuthenticate": {
+        "description": 'Always `Bearer realm="cairn"`.',
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "RetryAfter": {
+        "description": "Seconds to wait before retrying.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "RetryAfterOptional": {
+        "description": "Seconds to wait before retrying.",
+        "required": False,
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": "The caller's rate limit state (RateLimit-Limit, -Remaining, -Reset).",
+        "required": False,
+        "schema": {"type": "string"},
+    },
+}
+
+# status → (component name, description, extra headers)
+ERRORS: dict[int, tuple[str, str, dict[str, str]]] = {
+    400: (
+        "BadRequest",
+        "Malformed: JSON that does not parse or is not an object, or a bad filter, sort, "
+        "cursor, fields, expand, limit, flag or If-Match value.",
+        {},
+    ),
+    401: (
+        "Unauthorized",
+        "No credential, or one that is malformed, unknown, expired, revoked or of another project.",
+        {"WWW-Authenticate": "WwwAuthenticate"},
+    ),
+    403: ("Forbidden", "The key's scope is not enough, or a create rule refused.", {}),
+    404: (
+        "NotFound",
+        "No such project, collection, record or key (a record hidden by a rule is a 404 too).",
+        {},
+    ),
+    409: (
+        "Conflict",
+        "A unique value is taken, a related record still points here, or a schema change is "
+        "destructive or blocked by the data (`plan` says which).",
+        {},
+    ),
+    412: (
+        "PreconditionFailed",
+        "If-Match does not hold the record's version (`current_version` has it).",
+        {},
+    ),
+    413: ("ContentTooLarge", "The body is larger than the server accepts.", {}),
+    415: ("UnsupportedMediaType", "The body is not sent as application/json.", {}),
+    422: (
+        "ValidationFailed",
+        "The body did not pass validation (`errors` by field), or an Idempotency-Key was "
+        "reused with another body.",
+        {},
+    ),
+    429: (
+        "TooManyRequests",
+        "Rate limited.",
+        {"Retry-After": "RetryAfterOptional", "RateLimit": "RateLimit"},
+    ),
+    503: (
+        "ServiceUnavailable",
+        "A backing service (database, Redis) is unavailable; retry later.",
+        {"Retry-After": "RetryAfter"},
+    ),
+}
+
+
+def _error_response(description: str, headers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {"X-Request-ID": "RequestId", **headers},
+        "content": {PROBLEM_MIME: {"schema": ref("Problem")}},
+    }
+
+
+def _ok(
+    description: str,
+    schema: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "headers": {"X-Request-ID": "RequestId", **(headers or {})},
+    }
+    if schema is not None:
+        response["content"] = {JSON_MIME: {"schema": schema}}
+    return response
+
+
+def _responses(success: dict[str, dict[str, Any]], errors: Iterable[int]) -> dict[str, Any]:
+    out: dict[str, Any] = dict(success)
+    for status in sorted(errors):
+        out[str(status)] = ERRORS[status][0]
+    return out
+
+
+def _params(*names: str) -> list[dict[str, Any]]:
+    """References to parameter components (apispec takes a component's name for one)."""
+    return cast("list[dict[str, Any]]", list(names))
+
+
+def _body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "description": description,
+        "content": {JSON_MIME: {"schema": schema}},
+    }
+
+
+def _operation(
+    operation_id: str,
+    tag: str,
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    parameters: list[dict[str, Any]] | None = None,
+    body: dict[str, Any] | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": operation_id,
+        "tags": [tag],
+        "summary": summary,
+        "responses": responses,
+    }
+    if description:
+        op["description"] = description
+    if parameters:
+        op["parameters"] = list(parameters)
+    if body is not None:
+        op["requestBody"] = body
+    return op
+
+
+# -- the builder --------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, project: Project, collections: list[Collection]) -> None:
+        self.project = project
+        self.collections = sorted(collections, key=lambda c: c.name)
+        self.known = {c.name for c in self.collections}
+        self.names: dict[type, str] = {}
+        self.plugin = MarshmallowPlugin(schema_name_resolver=self._schema_name)
+        self.spec = APISpec(
+            title=f"Cairn project {project.slug}",
+            version=f"{__version__}+{self._digest()}",
+            openapi_version=OPENAPI_VERSION,
+            plugins=[self.plugin],
+            info={"description": self._description()},
+            servers=[
+                {
+                    "url": f"/api/v1/projects/{project.slug}",
+                    "description": "this project (paths are relative to it)",
+                }
+            ],
+            security=[{"bearerAuth": []}],
+            tags=self._tags(),
+        )
+        assert self.plugin.converter is not None
+        self.converter = self.plugin.converter
+        _configure(self.converter)
+        self.records: dict[str, Schema] = {}
+        self.list_items: dict[str, Schema] = {}
+        self.expands: dict[str, Schema] = {}
+
+    # names
+
+    def _schema_name(self, schema: type[Schema] | Schema | str) -> str:
+        cls = resolve_schema_cls(schema)
+        assert not isinstance(cls, list)
+        return self.names.get(cls, cls.__name__)
+
+    def _register(self, name: str, schema: Schema, always: tuple[str, ...] = ()) -> None:
+        """Add a marshmallow schema under `name` unless a nested reference added it already."""
+        self.names[type(schema)] = name
+        if make_schema_key(schema) in self.converter.refs:
+            return
+        self.spec.components.schema(
+            name, {"required": sorted(always)} if always else None, schema=schema
+        )
+
+    def _digest(self) -> str:
+        """Changes with any definition (versions alone restart when a name is re-declared)."""
+        state = [(c.name, c.version, c.definition.to_dict()) for c in self.collections]
+        return hashlib.sha256(json.dumps(state).encode()).hexdigest()[:12]
+
+    def _description(self) -> str:
+        return (
+            f"The HTTP API of the Cairn project `{self.project.slug}`: its collections' records "
+            "and, with an admin key, its schema and API keys. Errors are RFC 9457 "
+            "`application/problem+json`. Generated from the live collection definitions; "
+            "`info.version` changes whenever a collection does."
+        )
+
+    def _tags(self) -> list[dict[str, str]]:
+        tags = [{"name": c.name, "description": f"records of '{c.name}'"} for c in self.collections]
+        return [
+            *tags,
+            {"name": TAG_BATCH, "description": "several record writes in one transaction"},
+            {"name": TAG_SCHEMA, "description": "collection definitions (admin keys)"},
+            {"name": TAG_KEYS, "description": "the project's API keys (admin keys)"},
+            {"name": TAG_OPENAPI, "description": "this document"},
+        ]
+
+    # components
+
+    def build(self) -> dict[str, Any]:
+        self.spec.components.security_scheme(
+            "bearerAuth",
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "ck_…",
+                "description": "`Authorization: Bearer <token>`. Project API keys start with "
+                "`ck_` and carry a scope: `read`, `write` (collection rules apply as an "
+                "anonymous caller), `service` (bypasses collection rules) or `admin` (also "
+                "schema and keys). A credential of another project is a 401 here.",
+            },
+        )
+        for name, (location, parameter) in PARAMETERS.items():
+            self.spec.components.parameter(name, location, parameter)
+        for name, header in HEADERS.items():
+            self.spec.components.header(name, header)
+        for response_name, description, headers in ERRORS.values():
+            self.spec.components.response(response_name, _error_response(description, headers))
+        # Names first: registering one schema may register those it nests.
+        self.names.update({schema_class: name for name, (schema_class, _) in FIXED_SCHEMAS.items()})
+        for name, (schema_class, always) in FIXED_SCHEMAS.items():
+            self._register(name, schema_class(), always)
+        for name, component in _definition_schemas().items():
+            self.spec.components.schema(name, component)
+
+        for coll in self.collections:
+            self._collection_schemas(coll)
+        for coll in self.collections:
+            self._register_collection(coll)
+            self._record_paths(coll)
+        self._batch_path()
+        self._collection_paths()
+        self._api_key_paths()
+        self._openapi_path()
+        document: dict[str, Any] = self.spec.to_dict()
+        document["info"]["x-cairn-collections"] = {c.name: c.version for c in self.collections}
+        schemas = document["components"]["schemas"]
+        self._api_key_enums(schemas)
+        if self.collections:  # the batch paths this project really has
+            names = "|".join(c.name for c in self.collections)
+            path = schemas["BatchOperation"]["properties"]["path"]
+            path["pattern"] = f"^/collections/({names})/records(/{_UUID})?$"
+        return document
+
+    def _collection_schemas(self, coll: Collection) -> None:
+        name = coll.name
+        record_fields = self._record_fields(coll, required=True)
+        item_fields = self._record_fields(coll, required=False)
+        if coll.definition.relations:
+            expand_fields: dict[str, fields.Field] = {}  # type: ignore[type-arg]
+            for f in coll.definition.relations:
+                expand_fields[f.name] = self._expanded(f)
+            expand = Schema.from_dict(expand_fields, name=f"{name}_expand")(unknown=EXCLUDE)
+            self.expands[name] = expand
+            for declared in (record_fields, item_fields):
+                declared["expand"] = fields.Nested(
+                    expand,
+                    metadata={
+                        "description": "list responses with ?expand= only: the related records"
+                    },
+                )
+        self.records[name] = Schema.from_dict(record_fields, name=f"{name}_out")(unknown=EXCLUDE)
+        self.list_items[name] = Schema.from_dict(item_fields, name=f"{name}_item")(unknown=EXCLUDE)
+        p = pascal(name)
+        self.names[type(self.records[name])] = f"{p}Record"
+        self.names[type(self.list_items[name])] = f"{p}ListItem"
+        if name in self.expands:
+            self.names[type(self.expands[name])] = f"{p}Expand"
+
+    def _expanded(self, f: FieldDef) -> fields.Field:  # type: ignore[type-arg]
+        target = str(f.collection)
+        nested: fields.Field  # type: ignore[type-arg]
+        if target in self.known:
+
+            def record() -> Schema:  # late: the target's record schema may not exist yet
+                return self.records[target]
+
+            nested = fields.Nested(record, allow_none=not f.multiple)
+        else:  # not among the collections given: an object all the same
+            nested = fields.Dict(allow_none=not f.multiple)
+        if f.multiple:
+            return fields.List(nested)
+        return nested
+
+    def _record_fields(self, coll: Collection, *, required: bool) -> dict[str, fields.Field]:  # type: ignore[type-arg]
+        """A record as the API returns it: system fields, then every declared field typed by
+        its marshmallow field, nullable unless required. Write-only validators are dropped."""
+
+        def system(field: fields.Field, description: str) -> fields.Field:  # type: ignore[type-arg]
+            field.required = required
+            field.metadata = {**field.metadata, "description": description}
+            return field
+
+        out: dict[str, fields.Field] = {  # type: ignore[type-arg]
+            "id": system(UuidString(), "the record's id (a UUIDv7)"),
+            "created_at": system(IsoDateTime(), "when the record was created"),
+            "updated_at": system(IsoDateTime(), "when the record was last written"),
+            "version": system(
+                StrictInteger(validate=validate.Range(min=1)),
+                "starts at 1, bumped by every write; the ETag",
+            ),
+            "owner": system(
+                UuidString(allow_none=True),
+                "the user who created the record; null when an API key did",
+            ),
+        }
+        for f in coll.definition.fields:
+            unvalidated = replace(f, min=None, max=None, min_length=None, max_length=None)
+            field = marshmallow_field(replace(unvalidated, pattern=None))
+            field.required = required
+            field.allow_none = not f.required
+            if f.type == "relation":
+                field.metadata = {
+                    **field.metadata,
+                    "description": f"{'ids' if f.multiple else 'the id'} of records in "
+                    f"'{f.collection}'",
+                }
+            out[f.name] = field
+        return out
+
+    def _register_collection(self, coll: Collection) -> None:
+        name, p = coll.name, pascal(coll.name)
+        self._register(f"{p}Record", self.records[name])
+        self._register(f"{p}ListItem", self.list_items[name])
+        if name in self.expands:
+            self._register(f"{p}Expand", self.expands[name])
+        page = Schema.from_dict(
+            {
+                "items": fields.List(fields.Nested(self.list_items[name]), required=True),
+                "next_cursor": fields.String(
+                    required=True,
+                    allow_none=True,
+                    metadata={"description": "pass as `cursor` for the next page; null at the end"},
+                ),
+                "total": fields.Integer(
+                    validate=validate.Range(min=0),
+                    metadata={"description": "with count=true only: all matching records"},
+                ),
+            },
+            name=f"{name}_page",
+        )(unknown=EXCLUDE)
+        self._register(f"{p}Page", page)
+        self._register(f"{p}Create", coll.create_schema)
+        self._register(f"{p}Update", coll.update_schema)
+
+    # paths
+
+    def _record_paths(self, coll: Collection) -> None:
+        name, p = coll.name, pascal(coll.name)
+        ids = record_operation_ids(name)
+        record = ref(f"{p}Record")
+        base = f"/collections/{name}/records"
+        self.spec.path(
+            base,
+            operations={
+                "get": _operation(
+                    ids["list"],
+                    name,
+                    f"List records of '{name}'",
+                    _responses(
+                        {"200": _ok("A page of records.", ref(f"{p}Page"), {"Link": "Link"})},
+                        (400, 401, 404, 429, 503),
+                    ),
+                    parameters=_params(
+                        "Filter", "Sort", "Limit", "Cursor", "Fields", "Expand", "Count"
+                    ),
+                    description="Records the list rule lets the caller see, a page at a time. "
+                    "With `fields`, items hold only those keys; with `expand`, an `expand` "
+                    "object holds the related records.",
+                ),
+                "post": _operation(
+                    ids["create"],
+                    name,
+                    f"Create a record in '{name}'",
+                    _responses(
+                        {
+                            "201": _ok(
+                                "The created record.",
+                                record,
+                                {
+                                    "ETag": "ETag",
+                                    "Location": "Location",
+                                    "Idempotent-Replayed": "IdempotentReplayed",
+                                },
+                            )
+                        },
+                        (400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
+                    ),
+                    parameters=_params("IdempotencyKey"),
+                    body=_body(ref(f"{p}Create"), "The new record's fields."),
+                ),
+            },
+        )
+        self.spec.path(
+            f"{base}/{{id}}",
+            parameters=_params("RecordId"),
+            operations={
+                "get": _operation(
+                    ids["get"],
+                    name,
+                    f"Get a record of '{name}'",
+                    _responses(
+                        {"200": _ok("The record.", record, {"ETag": "ETag"})},
+                        (401, 404, 429, 503),
+                    ),
+                ),
+                "patch": _operation(
+                    ids["update"],
+                    name,
+                    f"Update a record of '{name}'",
+                    _responses(
+                        {
+                            "200": _ok(
+                                "The updated record.",
+                                record,
+                                {"ETag": "ETag", "Idempotent-Replayed": "IdempotentReplayed"},
+                            )
+                        },
+                        (400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503),
+                    ),
+                    parameters=_params("IfMatch", "IdempotencyKey"),
+                    body=_body(ref(f"{p}Update"), "The fields to change; others stay."),
+                ),
+                "delete": _operation(
+                    ids["delete"],
+                    name,
+                    f"Delete a record of '{name}'",
+                    _responses(
+                        {
+                            "204": _ok(
+                                "Deleted.", None, {"Idempotent-Replayed": "IdempotentReplayed"}
+                            )
+                        },
+                        (400, 401, 403, 404, 409, 412, 422, 429, 503),
+                    ),
+                    parameters=_params("IfMatch", "IdempotencyKey"),
+                ),
+            },
+        )
+
+    def _batch_path(self) -> None:
+        self.spec.path(
+            "/batch",
+            operations={
+                "post": _operation(
+                    "batch",
+                    TAG_BATCH,
+                    "Run record writes in one transaction",
+                    _responses(
+                        {
+                            "200": _ok(
+                                "Every operation succeeded; their results in order.",
+                                ref("BatchResponse"),
+                                {"Idempotent-Replayed": "IdempotentReplayed"},
+                            )
+                        },
+                        (400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503),
+                    ),
+                    parameters=_params("IdempotencyKey"),
+                    body=_body(ref("BatchRequest"), "The operations, run in order."),
+                    description="All or nothing: when an operation fails, nothing is applied "
+                    "and the response is that operation's problem with its index in "
+                    "`operation`.",
+                )
+            },
+        )
+
+    def _collection_paths(self) -> None:
+        admin_read = (401, 403, 404, 429, 503)
+        self.spec.path(
+            "/collections",
+            operations={
+                "get": _operation(
+                    "collectionsList",
+                    TAG_SCHEMA,
+                    "List collection definitions",
+                    _responses(
+                        {"200": _ok("Every definition.", ref("CollectionList"))}, admin_read
+                    ),
+                )
+            },
+        )
+        self.spec.path(
+            "/collections/{name}",
+            parameters=_params("CollectionName"),
+            operations={
+                "get": _operation(
+                    "collectionsGet",
+                    TAG_SCHEMA,
+                    "Get a collection definition",
+                    _responses(
+                        {"200": _ok("The definition.", ref("CollectionDefinition"))}, admin_read
+                    ),
+                ),
+                "put": _operation(
+                    "collectionsPut",
+                    TAG_SCHEMA,
+                    "Create or change a collection (declarative)",
+                    _responses(
+                        {
+                            "200": _ok(
+                                "The plan, and whether it was applied.", ref("CollectionApplied")
+                            )
+                        },
+                        (400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
+                    ),
+                    parameters=_params("DryRun", "AllowDestructive"),
+                    body=_body(ref("CollectionDefinitionInput"), "The whole desired definition."),
+                ),
+                "delete": _operation(
+                    "collectionsDelete",
+                    TAG_SCHEMA,
+                    "Drop a collection and its records",
+                    _responses(
+                        {
+                            "200": _ok("dry_run=true: the plan.", ref("CollectionDropPlan")),
+                            "204": _ok("Dropped."),
+                        },
+                        (400, 401, 403, 404, 409, 429, 503),
+                    ),
+                    parameters=_params("DryRun", "AllowDestructive"),
+                    description="Destructive: needs allow_destructive=true, else a 409.",
+                ),
+            },
+        )
+
+    def _api_key_paths(self) -> None:
+        issued_headers = {"Location": "Location", "Cache-Control": "NoStore"}
+        self.spec.path(
+            "/api-keys",
+            operations={
+                "get": _operation(
+                    "apiKeysList",
+                    TAG_KEYS,
+                    "List API keys",
+                    _responses(
+                        {"200": _ok("A page of keys.", ref("ApiKeyList"), {"Link": "Link"})},
+                        (400, 401, 403, 404, 429, 503),
+                    ),
+                    parameters=_params("IncludeRevoked", "Limit", "Cursor"),
+                ),
+                "post": _operation(
+                    "apiKeysCreate",
+                    TAG_KEYS,
+                    "Create an API key",
+                    _responses(
+                        {
+                            "201": _ok(
+                                "The key with its secret (shown this once).",
+                                ref("ApiKeyIssued"),
+                                issued_headers,
+                            )
+                        },
+                        (400, 401, 403, 404, 413, 415, 422, 429, 503),
+                    ),
+                    body=_body(ref("ApiKeyInput"), "Scope, and optionally name and lifetime."),
+                ),
+            },
+        )
+        self.spec.path(
+            "/api-keys/{key_id}",
+            parameters=_params("ApiKeyId"),
+            operations={
+                "get": _operation(
+                    "apiKeysGet",
+                    TAG_KEYS,
+                    "Get an API key",
+                    _responses({"200": _ok("The key.", ref("ApiKey"))}, (401, 403, 404, 429, 503)),
+                ),
+                "delete": _operation(
+                    "apiKeysRevoke",
+                    TAG_KEYS,
+                    "Revoke an API key (at once; repeating is harmless)",
+                    _responses({"204": _ok("Revoked.")}, (401, 403, 404, 429, 503)),
+                ),
+            },
+        )
+        self.spec.path(
+            "/api-keys/{key_id}/rotate",
+            parameters=_params("ApiKeyId"),
+            operations={
+                "post": _operation(
+                    "apiKeysRotate",
+                    TAG_KEYS,
+                    "Rotate an API key: a successor now, the old key revoked",
+                    _responses(
+                        {
+                            "201": _ok(
+                                "The successor with its secret.",
+                                ref("ApiKeyIssued"),
+                                issued_headers,
+                            )
+                        },
+                        (401, 403, 404, 422, 429, 503),
+                    ),
+                ),
+            },
+        )
+
+    def _openapi_path(self) -> None:
+        self.spec.path(
+            "/openapi.json",
+            operations={
+                "get": _operation(
+                    "openapiDocument",
+                    TAG_OPENAPI,
+                    "This OpenAPI document",
+                    _responses(
+                        {"200": _ok("The document.", {"type": "object"})},
+                        (401, 404, 429, 503),
+                    ),
+                    description="Any valid key of the project may read it.",
+                )
+            },
+        )
+
+    @staticmethod
+    def _api_key_enums(schemas: dict[str, Any]) -> None:
+        """KeyOut dumps plain strings; say which values they take."""
+        for name in ("ApiKey", "ApiKeyIssued"):
+            properties = schemas[name]["properties"]
+            properties["scope"]["enum"] = list(API_KEY_SCOPES)
+            properties["status"]["enum"] = ["active", "revoked", "expired"]
+        issued = schemas["ApiKeyIssued"]["properties"]["secret"]
+        issued["description"] = "the token (`ck_…`); shown once, store it now"
+        schemas["ApiKeyInput"]["properties"]["expires_in"].update(
+            pattern=r"^\s*[0-9]{1,9}\s*[smhdw]\s*$",
+            description="lifetime such as `30d` (units s, m, h, d, w); none = never expires",
+        )
+
+
+def build_document(project: Project, collections: list[Collection]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of `project` with `collections` (each included once)."""
+    return _Builder(project, collections).build()
+
+
+__all__: list[str] = [
+    "COLLECTION_SUFFIXES",
+    "FIXED_SCHEMAS",
+    "build_document",
+    "pascal",
+    "record_operation_ids",
+]
