@@ -67,6 +67,9 @@ def apply(file: Path, slug: str, dry_run: bool, allow_destructive: bool) -> Resu
             for line in plan_lines(exc.extra.get("plan", {"steps": []})):
                 click.echo(line, err=True)
             raise
+        if not dry_run:
+            with rt.db.owner_autocommit() as conn:
+                service.build_concurrently(conn, project, plan)
     return _result(plan, dry_run)
 
 

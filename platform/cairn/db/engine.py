@@ -75,6 +75,18 @@ class Database:
             yield conn
 
     @contextmanager
+    def owner_autocommit(self) -> Iterator[Connection]:
+        """The owner role outside a transaction: for DDL that cannot run inside one
+        (CREATE INDEX CONCURRENTLY)."""
+        with self.owner_engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.execute(text(f'SET ROLE "{self.owner_role}"'))
+            try:
+                yield conn
+            finally:
+                conn.execute(text("RESET ROLE"))
+
+    @contextmanager
     def tenant(
         self, project_id: UUID, claims: Mapping[str, str] | None = None
     ) -> Iterator[Connection]:

@@ -54,6 +54,9 @@ def put_collection(name: str) -> Response:
             allow_destructive=flag("allow_destructive"),
             dry_run=dry_run,
         )
+    if not dry_run:
+        with rt.db.owner_autocommit() as conn:
+            service.build_concurrently(conn, ctx.project, plan)
     return jsonify(
         collection=definition.without_hints().to_dict(),
         plan=plan.to_dict(),

@@ -32,6 +32,9 @@ from cairn.schema.tables import (
     server_default,
 )
 
+# Indexes on existing tables at least this large are built concurrently, after the commit.
+CONCURRENT_INDEX_ROWS = 100_000
+
 # Order of execution: structure first, data-dependent constraints after, drops last.
 PHASES = (
     "create_collection", "rename_field", "drop_constraint", "alter_field", "add_field",
@@ -51,6 +54,8 @@ class Step:
     blocked: str | None = None
     phase: str = "registry"
     run: Run | None = field(default=None, repr=False, compare=False)
+    # Built with CREATE INDEX CONCURRENTLY after the transaction commits (large tables).
+    concurrent: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +65,7 @@ class Step:
             "summary": self.summary,
             "destructive": self.destructive,
             "blocked": self.blocked,
+            "concurrent": self.concurrent,
         }
 
 
@@ -78,6 +84,10 @@ class Plan:
     @property
     def empty(self) -> bool:
         return not self.steps
+
+    @property
+    def concurrent(self) -> list[Step]:
+        return [s for s in self.steps if s.concurrent]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,6 +121,32 @@ class Planner:
         self.conn = conn
         self.schema = schema
         self.steps: list[Step] = []
+        self.created: set[str] = set()
+        self._large: dict[str, bool] = {}
+
+    def large(self, collection: str) -> bool:
+        """Big enough that building an index inside the transaction would block writes for
+        too long (the planner's estimate, from pg_class.reltuples)."""
+        if collection not in self._large:
+            estimate = self.conn.execute(
+                text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                {"t": f'"{self.schema}"."{collection}"'},
+            ).scalar()
+            self._large[collection] = (estimate or 0) >= CONCURRENT_INDEX_ROWS
+        return self._large[collection]
+
+    def live_indexes(self, collection: str) -> set[str]:
+        """Names of the table's valid indexes (an interrupted concurrent build leaves an
+        invalid one, which counts as missing)."""
+        return set(
+            self.conn.execute(
+                text(
+                    "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                    "WHERE i.indrelid = CAST(:t AS regclass) AND i.indisvalid"
+                ),
+                {"t": f'"{self.schema}"."{collection}"'},
+            ).scalars()
+        )
 
     def count(self, collection: str, condition: str) -> int:
         sql = f'SELECT count(*) FROM "{self.schema}"."{collection}" WHERE {condition}'  # noqa: S608
@@ -124,7 +160,8 @@ class Planner:
 
     def plan(self, current: dict[str, CollectionDef], desired: dict[str, CollectionDef]) -> Plan:
         self._check_relations(desired)
-        for name in sorted(desired.keys() - current.keys()):
+        self.created = set(desired.keys() - current.keys())
+        for name in sorted(self.created):
             self._create(desired[name])
         for name in sorted(current.keys() & desired.keys()):
             self._change(current[name], desired[name])
@@ -251,6 +288,28 @@ class Planner:
                 self._drop_index(name, index)
         if old.rules != new.rules:
             self.add(Step("set_rules", name, f"set the access rules of {name}"))
+        if not renames:
+            self._repair_indexes(new)
+
+    def _repair_indexes(self, coll: CollectionDef) -> None:
+        """Indexes the definition implies but the live table lacks (an interrupted concurrent
+        build, a hand-dropped index) are planned again: the table, not only the registry,
+        is what the plan is diffed against."""
+        planned = {s.subject for s in self.steps if s.collection == coll.name}
+        live = self.live_indexes(coll.name)
+        for index in build_table(coll, self.schema, MetaData()).indexes:
+            name = str(index.name)
+            if name in live or name in planned:
+                continue
+            columns = [c.name for c in index.columns]
+            self._index_step(
+                coll.name,
+                name,
+                columns,
+                summary=f"rebuild missing index on {coll.name} ({', '.join(columns)})",
+                unique=bool(index.unique),
+                using=index.dialect_options["postgresql"].get("using"),
+            )
 
     def _rename(self, coll: str, old: str, new: str) -> None:
         def run(ctx: Context) -> None:
@@ -441,16 +500,14 @@ class Planner:
                 f'{col} IN (SELECT {col} FROM "{self.schema}"."{coll}" '  # noqa: S608
                 f"WHERE {col} IS NOT NULL GROUP BY 1 HAVING count(*) > 1)",
             )
-        name = constraint_name("uq", coll, f.name)
-
-        def run(ctx: Context) -> None:
-            ctx.ops.create_index(name, coll, [f.name], unique=True, schema=ctx.schema)
-
-        self.add(
-            Step("add_constraint", coll, f"make {coll}.{f.name} unique", f.name,
-                 blocked=f"{dupes} record(s) share a value" if dupes else None,
-                 phase="add_constraint", run=run)
-        )  # fmt: skip
+        self._index_step(
+            coll,
+            constraint_name("uq", coll, f.name),
+            [f.name],
+            summary=f"make {coll}.{f.name} unique",
+            unique=True,
+            blocked=f"{dupes} record(s) share a value" if dupes else None,
+        )
 
     def _add_foreign_key(self, coll: str, f: FieldDef) -> None:
         name = constraint_name("fk", coll, f.name)
@@ -469,16 +526,47 @@ class Planner:
         )  # fmt: skip
 
     def _add_relation_index(self, coll: str, f: FieldDef) -> None:
+        self._index_step(
+            coll,
+            str(relation_index(coll, f).name),
+            [f.name],
+            summary=f"index {coll}.{f.name}",
+            using="gin" if f.multiple else None,
+        )
+
+    def _index_step(
+        self,
+        coll: str,
+        name: str,
+        columns: list[str],
+        *,
+        summary: str,
+        unique: bool = False,
+        using: str | None = None,
+        blocked: str | None = None,
+    ) -> None:
+        """Every index on an existing table is made here: inside the transaction, or for a
+        large table concurrently after it commits (and the plan says so)."""
+        concurrent = coll not in self.created and self.large(coll)
+
         def run(ctx: Context) -> None:
-            index = relation_index(coll, f)
+            if concurrent:
+                # A build interrupted earlier leaves an invalid index of the same name.
+                ctx.ops.drop_index(
+                    name, table_name=coll, schema=ctx.schema, if_exists=True,
+                    postgresql_concurrently=True,
+                )  # fmt: skip
             ctx.ops.create_index(
-                str(index.name), coll, [f.name], schema=ctx.schema,
-                postgresql_using="gin" if f.multiple else None,
+                name, coll, columns, unique=unique, schema=ctx.schema,
+                postgresql_using=using, postgresql_concurrently=concurrent,
             )  # fmt: skip
 
+        if concurrent:
+            summary += " (built concurrently after the other steps commit)"
         self.add(
-            Step("add_index", coll, f"index {coll}.{f.name}", f.name, phase="add_index", run=run)
-        )
+            Step("add_index", coll, summary, name, blocked=blocked, phase="add_index",
+                 run=run, concurrent=concurrent)
+        )  # fmt: skip
 
     def _rename_index(self, coll: str, old: str, new: str) -> None:
         def run(ctx: Context) -> None:
@@ -509,17 +597,15 @@ class Planner:
                 f"GROUP BY {columns} HAVING count(*) > 1)",
             )
             blocked = f"{dupes} record(s) share values" if dupes else None
-
-        def run(ctx: Context) -> None:
-            ctx.ops.create_index(
-                name, coll, list(index.fields), unique=index.unique, schema=ctx.schema
-            )
-
         kind = "unique index" if index.unique else "index"
-        self.add(
-            Step("add_index", coll, f"add {kind} on {coll} ({', '.join(index.fields)})", name,
-                 blocked=blocked, phase="add_index", run=run)
-        )  # fmt: skip
+        self._index_step(
+            coll,
+            name,
+            list(index.fields),
+            summary=f"add {kind} on {coll} ({', '.join(index.fields)})",
+            unique=index.unique,
+            blocked=blocked,
+        )
 
     def _drop_index(self, coll: str, index: IndexDef) -> None:
         self._drop_index_named(
@@ -590,5 +676,15 @@ def execute(
     ops = Operations(MigrationContext.configure(conn))
     ctx = Context(conn, ops, schema, app_role, project_id, desired)
     for step in the_plan.steps:
-        if step.run is not None:
+        if step.run is not None and not step.concurrent:
             step.run(ctx)
+
+
+def execute_concurrent(conn: Connection, the_plan: Plan, *, schema: str) -> None:
+    """The plan's concurrent index builds, on an autocommit connection, after the rest of
+    the plan committed. A build that fails leaves no valid index, so the next plan has it."""
+    ops = Operations(MigrationContext.configure(conn))
+    ctx = Context(conn, ops, schema, "", "", {})
+    for step in the_plan.concurrent:
+        assert step.run is not None
+        step.run(ctx)

@@ -117,6 +117,13 @@ def _register(
         )
 
 
+def build_concurrently(conn: Connection, project: Project, plan: engine.Plan) -> None:
+    """After the plan's transaction committed: its concurrent index builds, on `conn` (an
+    owner connection in autocommit mode)."""
+    if plan.concurrent:
+        engine.execute_concurrent(conn, plan, schema=project.schema_name)
+
+
 def put_collection(
     conn: Connection, project: Project, definition: CollectionDef, **options: Any
 ) -> engine.Plan:

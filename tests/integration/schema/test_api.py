@@ -71,6 +71,7 @@ def test_destructive_put_is_409_with_the_plan_and_changes_nothing(
             "summary": "drop field authors.bio (1 value(s) lost)",
             "destructive": True,
             "blocked": None,
+            "concurrent": False,
         }
     ]
     assert "bio" in client.get(url(project, "authors"), headers=h).get_json()["fields"]

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cairn.errors import Conflict, Invalid
 from cairn.runtime import Runtime
-from cairn.schema import service
+from cairn.schema import engine, service
 from cairn.tenancy.service import Project
 from tests.factories import apply_yaml, insert_rows
 
@@ -502,3 +502,50 @@ def test_rename_and_change_in_one_plan(runtime: Runtime, blog: Project) -> None:
     assert [a for a, _ in plan_actions(plan)][:2] == ["rename_field", "alter_field"]
     assert sorted(r["points"] for r in select_all(runtime, blog, "posts")) == [4, 5]
     assert columns(runtime, blog, "posts")["points"] == ("bigint", False)
+
+
+def _valid_indexes(runtime: Runtime, project: Project, table: str) -> set[str]:
+    with runtime.db.owner(project.id) as conn:
+        return set(
+            conn.execute(
+                text(
+                    "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                    "WHERE i.indrelid = CAST(:t AS regclass) AND i.indisvalid"
+                ),
+                {"t": f'"{project.schema_name}"."{table}"'},
+            ).scalars()
+        )
+
+
+def test_indexes_on_large_tables_are_built_concurrently_after_the_commit(
+    runtime: Runtime, blog: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    insert_rows(runtime, blog, "posts", [{"title": f"t{i}"} for i in range(20)])
+    with runtime.db.owner(blog.id) as conn:
+        conn.execute(text(f'ANALYZE "{blog.schema_name}".posts'))
+    monkeypatch.setattr(engine, "CONCURRENT_INDEX_ROWS", 10)
+    changed = _with(
+        BLOG,
+        "indexes: [{fields: [status, posted_at]}, {fields: [title]}]",
+        "indexes: [{fields: [status, posted_at]}, {fields: [title]}, {fields: [views]}]",
+    )
+    plan = apply_yaml(runtime, blog, changed)
+    [step] = plan.steps
+    assert step.concurrent and "built concurrently" in step.summary
+    assert step.to_dict()["concurrent"] is True
+    assert "ix_posts_views" not in _valid_indexes(runtime, blog, "posts")  # not yet
+    with runtime.db.owner_autocommit() as conn:
+        service.build_concurrently(conn, blog, plan)
+    assert "ix_posts_views" in _valid_indexes(runtime, blog, "posts")
+
+
+def test_a_missing_index_is_planned_again(runtime: Runtime, blog: Project) -> None:
+    """The plan is diffed against the live table too: an index lost to an interrupted
+    concurrent build (or dropped by hand) comes back on the next apply."""
+    with runtime.db.owner(blog.id) as conn:
+        conn.execute(text(f'DROP INDEX "{blog.schema_name}".ix_posts_title'))
+        conn.execute(text(f'DROP INDEX "{blog.schema_name}".ix_posts_author'))
+    plan = apply_yaml(runtime, blog, BLOG)
+    assert sorted(s.subject or "" for s in plan.steps) == ["ix_posts_author", "ix_posts_title"]
+    assert {"ix_posts_title", "ix_posts_author"} <= _valid_indexes(runtime, blog, "posts")
+    assert apply_yaml(runtime, blog, BLOG).empty
