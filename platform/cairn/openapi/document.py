@@ -191,6 +191,10 @@ class PlanStepSchema(Schema):
         allow_none=True,
         metadata={"description": "why the current data blocks this step, if it does"},
     )
+    concurrent = fields.Boolean(
+        required=True,
+        metadata={"description": "an index built concurrently after the rest commits"},
+    )
 
 
 class PlanSchema(Schema):
