@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+from uuid import UUID
 
 from cachetools import TTLCache
 from redis import Redis
@@ -15,6 +16,7 @@ from cairn.config import Settings
 from cairn.crypto import derive_key
 from cairn.db.engine import Database
 from cairn.db.tenant import enter_tenant
+from cairn.jobs.queues import hand_off_events
 from cairn.tenancy.service import Project, get_project
 
 PROJECT_CACHE_SECONDS = 10
@@ -53,6 +55,11 @@ class Runtime:
         self.cursor_secret = derive_key(secret, "cursor")
         self.key_touch_after = timedelta(seconds=settings.key_touch_seconds)
         self._redis: Redis[bytes] | None = None
+        if settings.redis_url:
+            self.db.on_commit = self._hand_off
+
+    def _hand_off(self, committed: list[tuple[UUID, UUID]]) -> None:
+        hand_off_events(self.redis, committed)
 
     @property
     def redis(self) -> Redis[bytes]:

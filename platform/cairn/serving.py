@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -123,14 +124,21 @@ class Supervisor:
                 child.send_signal(signal.SIGTERM)
 
     def wait(self) -> int:
+        """Until every child has exited. One that dies on its own stops the others, and its
+        exit code becomes the supervisor's."""
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         exit_code = 0
-        for child in self.children:
-            code = child.wait()
-            if not self.stopping:
-                # One child died on its own: stop the rest, report its failure.
-                click.echo(f"cairn: child {child.pid} exited with {code}", err=True)
-                self._stop(signal.SIGTERM, None)
-                exit_code = code or 1
+        running = list(self.children)
+        while running:
+            for child in list(running):
+                code = child.poll()
+                if code is None:
+                    continue
+                running.remove(child)
+                if not self.stopping:
+                    click.echo(f"cairn: child {child.pid} exited with {code}", err=True)
+                    self._stop(signal.SIGTERM, None)
+                    exit_code = code or 1
+            time.sleep(0.2)
         return exit_code

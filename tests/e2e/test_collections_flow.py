@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from tests.e2e.serve import ServeProcess
 
@@ -29,6 +31,21 @@ collections:
       post: {type: relation, collection: posts, on_delete: cascade, required: true}
       text: {type: text, required: true}
 """
+
+
+def wait_until_dispatched(data_dir: Path, expected: int, timeout: float = 30) -> bool:
+    """Read the outbox as the superuser of the embedded Postgres (tests only)."""
+    dsn = f"host={data_dir / 'postgres'} dbname=cairn user=postgres"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with psycopg.connect(dsn) as conn:
+            total, dispatched = conn.execute(
+                "SELECT count(*), count(dispatched_at) FROM cairn.events"
+            ).fetchone() or (0, 0)
+        if total >= expected and total == dispatched:
+            return True
+        time.sleep(0.3)
+    return False
 
 
 def cairn(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -109,5 +126,7 @@ def test_apply_then_use_the_api(tmp_path: Path) -> None:
             assert restricted.status_code == 409
             assert http.delete(f"{base}/posts/records/{ids[1]}").status_code == 204
             assert http.get(f"{base}/comments/records").json()["items"] == []
+        # The worker `cairn serve` runs dispatches every event the writes produced.
+        assert wait_until_dispatched(data, expected=9)
     finally:
         assert server.stop() == 0

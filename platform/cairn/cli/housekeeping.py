@@ -1,5 +1,5 @@
-"""`cairn housekeeping`: expire what has outlived its retention (the scheduler runs this
-periodically once jobs exist; operators may run it from cron until then)."""
+"""`cairn housekeeping`: expire what has outlived its retention, now (the scheduler also
+runs it hourly)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,17 @@ import click
 
 from cairn.cli.context import open_runtime
 from cairn.cli.output import Result, command_output
-from cairn.idempotency import service as idempotency
-from cairn.tenancy.service import list_projects
+from cairn.jobs import context, tasks
 
 
 @click.command("housekeeping")
 @command_output
 def housekeeping() -> Result:
-    """Delete expired idempotency keys in every project."""
-    purged = 0
+    """Delete expired idempotency keys in every project (what the scheduler runs hourly)."""
     with open_runtime() as rt:
-        with rt.db.unscoped() as conn:
-            projects = list_projects(conn)
-        for project in projects:
-            with rt.db.tenant(project.id) as conn:
-                purged += idempotency.purge_expired(conn, project.id)
+        context.use(rt)
+        purged = tasks.housekeeping()
     return Result(
-        {"idempotency_keys_purged": purged, "projects": len(projects)},
-        [f"purged {purged} expired idempotency key(s) in {len(projects)} project(s)"],
+        {"idempotency_keys_purged": purged},
+        [f"purged {purged} expired idempotency key(s)"],
     )

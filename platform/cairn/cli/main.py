@@ -9,6 +9,7 @@ from cairn import __version__
 from cairn.cli.apply import apply, export
 from cairn.cli.db import db_group
 from cairn.cli.housekeeping import housekeeping
+from cairn.cli.jobs import scheduler, worker
 from cairn.cli.keys import keys_group
 from cairn.cli.projects import projects_group
 from cairn.cli.serve import serve, web
@@ -28,6 +29,8 @@ cli.add_command(keys_group)
 cli.add_command(apply)
 cli.add_command(export)
 cli.add_command(housekeeping)
+cli.add_command(worker)
+cli.add_command(scheduler)
 
 
 def main() -> None:

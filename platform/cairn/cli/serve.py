@@ -32,7 +32,8 @@ def serve() -> None:
         finally:
             rt.close()
         supervisor = Supervisor(settings)
-        supervisor.start("web")
+        for command in ("web", "worker", "scheduler"):
+            supervisor.start(command)
         base = f"http://{settings.host}:{settings.port}"
         click.echo(f"Cairn {base}  ({configured.mode}, data in {settings.data_dir})")
         if first is not None:

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from uuid import UUID
 
@@ -18,6 +18,15 @@ from sqlalchemy.engine import URL, make_url
 from cairn.config import Settings
 from cairn.crypto import derive_key
 from cairn.db.tenant import enter_tenant
+
+_AFTER_COMMIT = "cairn.after_commit"
+Committed = list[tuple[UUID, UUID]]
+
+
+def after_commit(conn: Connection, item: tuple[UUID, UUID]) -> None:
+    """Note (project id, event id) for `Database.on_commit` once this transaction commits;
+    nothing is handed over if it rolls back."""
+    conn.info.setdefault(_AFTER_COMMIT, []).append(item)
 
 
 def sqlalchemy_url(url: str) -> URL:
@@ -47,6 +56,9 @@ class Database:
         self.settings = settings
         self.owner_role = settings.db_owner_role
         self.app_role = settings.db_app_role
+        # Called with what committed transactions noted via after_commit (the Runtime hands
+        # events to the queue); None drops them (the sweeper picks them up).
+        self.on_commit: Callable[[Committed], None] | None = None
         self.owner_engine: Engine = create_engine(
             sqlalchemy_url(settings.database_url),
             pool_size=2,
@@ -91,15 +103,28 @@ class Database:
         self, project_id: UUID, claims: Mapping[str, str] | None = None
     ) -> Iterator[Connection]:
         """One transaction as the app role, scoped to one project."""
-        with self.app_engine.begin() as conn:
+        with self._app_transaction() as conn:
             enter_tenant(conn, self.settings.tenant_context, project_id, claims or {})
             yield conn
+
+    @contextmanager
+    def _app_transaction(self) -> Iterator[Connection]:
+        committed: Committed = []
+        with self.app_engine.connect() as conn:
+            try:
+                with conn.begin():
+                    yield conn
+                    committed = conn.info.pop(_AFTER_COMMIT, [])
+            finally:
+                conn.info.pop(_AFTER_COMMIT, None)  # never leak into the next pool user
+        if committed and self.on_commit is not None:
+            self.on_commit(committed)
 
     @contextmanager
     def request(self) -> Iterator[Connection]:
         """A request's transaction as the app role. Its first statement must enter the
         tenant (auth.keys.enter_with_key does); until then it sees no tenant row."""
-        with self.app_engine.begin() as conn:
+        with self._app_transaction() as conn:
             yield conn
 
     @contextmanager
@@ -107,6 +132,11 @@ class Database:
         """A transaction as the app role with no project: sees the project directory only."""
         with self.app_engine.begin() as conn:
             yield conn
+
+    def forget_connections(self) -> None:
+        """In a forked child: drop the inherited pools without closing the parent's sockets."""
+        self.owner_engine.dispose(close=False)
+        self.app_engine.dispose(close=False)
 
     def dispose(self) -> None:
         self.owner_engine.dispose()

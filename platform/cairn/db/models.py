@@ -4,18 +4,20 @@ from cairn.audit.models import audit_log
 from cairn.auth.models import api_keys
 from cairn.db.metadata import metadata
 from cairn.idempotency.models import idempotency_keys
+from cairn.jobs.models import events
 from cairn.schema.models import collections
 from cairn.tenancy.models import projects
 
 # Tables that hold a project's data: project_id leads the primary key and RLS binds each row
 # to the project named by the transaction.
-TENANT_TABLES = (api_keys, audit_log, collections, idempotency_keys)
+TENANT_TABLES = (api_keys, audit_log, collections, events, idempotency_keys)
 
 __all__ = [
     "TENANT_TABLES",
     "api_keys",
     "audit_log",
     "collections",
+    "events",
     "idempotency_keys",
     "metadata",
     "projects",

@@ -22,6 +22,7 @@ from cairn.errors import (
     NotFound,
     PreconditionFailed,
 )
+from cairn.jobs.outbox import with_event
 from cairn.records.collection import Collection, load, load_known
 from cairn.records.fields import FieldRef
 from cairn.records.filter import compile_expression
@@ -94,7 +95,8 @@ def create_record(
         columns = list(values)
         source = select(*(would_be[name].column for name in columns)).where(condition)
         statement = insert(table).from_select(columns, source)
-    row: Row[Any] | None = _write(conn, collection, statement.returning(*table.c)).first()
+    statement = _with_event(conn, collection, statement.returning(*table.c), "create")
+    row: Row[Any] | None = _write(conn, collection, statement).first()
     if row is None:
         raise Forbidden(f"the create rule of '{collection.name}' does not allow this record")
     return row
@@ -134,7 +136,8 @@ def update_record(
     if condition is not None:
         statement = statement.where(condition)
     statement = _where_precondition(statement, collection, precondition)
-    row: Row[Any] | None = _write(conn, collection, statement.returning(*table.c)).first()
+    statement = _with_event(conn, collection, statement.returning(*table.c), "update")
+    row: Row[Any] | None = _write(conn, collection, statement).first()
     if row is None:
         _explain_miss(conn, collection, principal, record_id, precondition)
     assert row is not None
@@ -154,7 +157,8 @@ def delete_record(
     if condition is not None:
         statement = statement.where(condition)
     statement = _where_precondition(statement, collection, precondition)
-    row = _write(conn, collection, statement.returning(table.c.id), deleting=True).first()
+    statement = _with_event(conn, collection, statement.returning(*table.c), "delete")
+    row = _write(conn, collection, statement, deleting=True).first()
     if row is None:
         _explain_miss(conn, collection, principal, record_id, precondition)
     _release_multiple_references(conn, collection, record_id)
@@ -193,6 +197,13 @@ def _release_multiple_references(conn: Connection, collection: Collection, recor
                 conn.execute(text(removal), params)
             else:
                 conn.execute(text(f"DELETE FROM {table} WHERE {holds}"), params)  # noqa: S608
+
+
+def _with_event(conn: Connection, collection: Collection, write: Any, action: str) -> Any:
+    """The write and its outbox event as one statement (see jobs/outbox.py)."""
+    return with_event(
+        conn, write, project_id=collection.project.id, collection=collection.name, action=action
+    )
 
 
 def _where_precondition(statement: Any, collection: Collection, pre: Precondition | None) -> Any:

@@ -15,13 +15,16 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import ProgrammingError
 
+from cairn.auth.principal import operator
 from cairn.db.engine import Database
 from cairn.db.metadata import CONTROL_SCHEMA
 from cairn.db.models import TENANT_TABLES
 from cairn.idempotency import service as idempotency
+from cairn.records import collection as collections
+from cairn.records import service as records
 from cairn.runtime import Runtime
 from cairn.tenancy.service import Project
-from tests.factories import apply_yaml, insert_rows, make_key, make_project
+from tests.factories import apply_yaml, make_key, make_project
 
 TENANT_TABLE_NAMES = sorted(t.name for t in TENANT_TABLES)
 
@@ -32,13 +35,17 @@ NOTES = "collections: [{name: notes, fields: {body: {type: text}}}]"
 @pytest.fixture
 def two_projects(runtime: Runtime) -> tuple[Project, Project]:
     """Two projects with rows in every tenant table: a key (api_keys + audit_log), a
-    collection (the registry + its own table) holding one record, an idempotency key."""
+    collection (the registry + its own table) holding one record (+ its event), an
+    idempotency key."""
     a, b = make_project(runtime), make_project(runtime)
     for project in (a, b):
         make_key(runtime, project, scope="read")
         apply_yaml(runtime, project, NOTES)
-        insert_rows(runtime, project, "notes", [{"body": f"secret of {project.slug}"}])
         with runtime.db.tenant(project.id) as conn:
+            notes = collections.load(conn, project, "notes")
+            records.create_record(
+                conn, notes, operator(project.id), {"body": f"secret of {project.slug}"}
+            )  # writes the record and its outbox event
             idempotency.claim(conn, project.id, "operator", "k", b"\0" * 32)
     return a, b
 

@@ -1,0 +1,74 @@
+"""`cairn worker` and `cairn scheduler`: the background side. Like `cairn web` they need
+CAIRN_DATABASE_URL and CAIRN_REDIS_URL; `cairn serve` runs both for the embedded default."""
+
+from __future__ import annotations
+
+import click
+
+from cairn.cli.context import settings_from_env
+from cairn.cli.output import command_output
+from cairn.config import Settings
+from cairn.errors import ConfigError, Invalid
+
+SWEEP_EVERY_SECONDS = 15
+HOUSEKEEPING_EVERY_SECONDS = 3600
+
+
+def _external_settings(command: str) -> Settings:
+    settings = settings_from_env(server=True)
+    for variable, missing in (
+        ("CAIRN_DATABASE_URL", settings.embedded_database),
+        ("CAIRN_REDIS_URL", settings.embedded_redis),
+    ):
+        if missing:
+            raise ConfigError(
+                f"{variable}: `cairn {command}` needs an external server; "
+                "use `cairn serve` for the embedded default"
+            )
+    return settings
+
+
+@click.command("worker")
+@click.option(
+    "--queues", "-q", default="default,webhooks,email", show_default=True,
+    help="Comma-separated queues, in priority order.",
+)  # fmt: skip
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@command_output
+def worker(queues: str, burst: bool) -> None:
+    """Run jobs from the queues. SIGTERM finishes the running job, then exits."""
+    from rq import Queue, Worker
+
+    from cairn.jobs import context
+    from cairn.jobs.queues import QUEUES
+    from cairn.runtime import Runtime
+
+    names = [n.strip() for n in queues.split(",") if n.strip()]
+    unknown = [n for n in names if n not in QUEUES]
+    if unknown or not names:
+        raise Invalid(errors={"queues": [f"choose from {', '.join(QUEUES)}"]})
+    settings = _external_settings("worker")
+    runtime = Runtime(settings)
+    context.use(runtime, forking=True)
+    rq_worker = Worker(
+        [Queue(n, connection=runtime.redis) for n in names], connection=runtime.redis
+    )
+    rq_worker.work(burst=burst, logging_level=settings.log_level)
+
+
+@click.command("scheduler")
+@command_output
+def scheduler() -> None:
+    """Enqueue the platform's periodic jobs: the outbox sweeper and housekeeping. Safe to
+    run more than one: the jobs are idempotent."""
+    from rq.cron import CronScheduler
+
+    from cairn.jobs import tasks
+    from cairn.runtime import Runtime
+
+    settings = _external_settings("scheduler")
+    runtime = Runtime(settings)
+    cron = CronScheduler(connection=runtime.redis, logging_level=settings.log_level)
+    cron.register(tasks.sweep_outbox, queue_name="default", interval=SWEEP_EVERY_SECONDS)
+    cron.register(tasks.housekeeping, queue_name="default", interval=HOUSEKEEPING_EVERY_SECONDS)
+    cron.start()  # type: ignore[no-untyped-call]
