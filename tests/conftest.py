@@ -53,6 +53,8 @@ def env(embedded: EmbeddedServices, data_dir: Path) -> dict[str, str]:
         "CAIRN_SECRET_KEY": TEST_SECRET_KEY,
         "CAIRN_DATA_DIR": str(data_dir),
         "CAIRN_LOG_LEVEL": "WARNING",
+        # Test receivers listen on loopback.
+        "CAIRN_WEBHOOK_ALLOW_PRIVATE": "1",
     }
 
 

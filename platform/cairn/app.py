@@ -16,6 +16,7 @@ from cairn.openapi import api as openapi_api
 from cairn.records import api as records_api
 from cairn.runtime import Runtime
 from cairn.schema import api as collections_api
+from cairn.webhooks import api as webhooks_api
 from cairn_admin import bp as admin_bp
 
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(collections_api.bp)
     app.register_blueprint(records_api.bp)
     app.register_blueprint(records_api.batch_bp)
+    app.register_blueprint(webhooks_api.bp)
     app.register_blueprint(openapi_api.bp)
     app.register_blueprint(admin_bp, url_prefix="/_")
     return app

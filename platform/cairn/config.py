@@ -104,6 +104,9 @@ class _EnvSchema(Schema):
         load_default="set_config",
         validate=validate.OneOf(["set_config", "set_local"]),
     )
+    webhook_allow_private = fields.Boolean(
+        data_key="CAIRN_WEBHOOK_ALLOW_PRIVATE", load_default=False
+    )
     key_touch_seconds = fields.Integer(
         data_key="CAIRN_KEY_TOUCH_SECONDS",
         load_default=60,
@@ -133,6 +136,7 @@ class Settings:
     web_threads: int
     tenant_context: Literal["set_config", "set_local"]
     key_touch_seconds: int
+    webhook_allow_private: bool
 
     @property
     def embedded_database(self) -> bool:

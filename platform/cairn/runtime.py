@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
-from uuid import UUID
 
 from cachetools import TTLCache
 from redis import Redis
@@ -14,10 +13,11 @@ from sqlalchemy import Connection
 
 from cairn.config import Settings
 from cairn.crypto import derive_key
-from cairn.db.engine import Database
+from cairn.db.engine import Database, PendingJob
 from cairn.db.tenant import enter_tenant
-from cairn.jobs.queues import hand_off_events
+from cairn.jobs.queues import enqueue_jobs
 from cairn.tenancy.service import Project, get_project
+from cairn.webhooks.service import SecretBox
 
 PROJECT_CACHE_SECONDS = 10
 
@@ -53,13 +53,14 @@ class Runtime:
         secret = settings.require_secret_key()
         self.key_pepper = derive_key(secret, "api-key-pepper")
         self.cursor_secret = derive_key(secret, "cursor")
+        self.webhook_box = SecretBox(secret)
         self.key_touch_after = timedelta(seconds=settings.key_touch_seconds)
         self._redis: Redis[bytes] | None = None
         if settings.redis_url:
             self.db.on_commit = self._hand_off
 
-    def _hand_off(self, committed: list[tuple[UUID, UUID]]) -> None:
-        hand_off_events(self.redis, committed)
+    def _hand_off(self, committed: list[PendingJob]) -> None:
+        enqueue_jobs(self.redis, committed)
 
     @property
     def redis(self) -> Redis[bytes]:

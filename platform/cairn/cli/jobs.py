@@ -53,7 +53,8 @@ def worker(queues: str, burst: bool) -> None:
     rq_worker = Worker(
         [Queue(n, connection=runtime.redis) for n in names], connection=runtime.redis
     )
-    rq_worker.work(burst=burst, logging_level=settings.log_level)
+    # with_scheduler: retries are scheduled jobs (enqueue_in), moved to their queue when due.
+    rq_worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=True)
 
 
 @click.command("scheduler")

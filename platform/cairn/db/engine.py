@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -20,13 +21,26 @@ from cairn.crypto import derive_key
 from cairn.db.tenant import enter_tenant
 
 _AFTER_COMMIT = "cairn.after_commit"
-Committed = list[tuple[UUID, UUID]]
 
 
-def after_commit(conn: Connection, item: tuple[UUID, UUID]) -> None:
-    """Note (project id, event id) for `Database.on_commit` once this transaction commits;
-    nothing is handed over if it rolls back."""
-    conn.info.setdefault(_AFTER_COMMIT, []).append(item)
+@dataclass(frozen=True)
+class PendingJob:
+    """A job to enqueue once the transaction that asked for it has committed."""
+
+    queue: str
+    function: str
+    args: tuple[str, ...]
+    job_id: str
+    delay_seconds: float = 0.0
+
+
+Committed = list[PendingJob]
+
+
+def after_commit(conn: Connection, job: PendingJob) -> None:
+    """Hand `job` to `Database.on_commit` once this transaction commits; nothing is handed
+    over if it rolls back."""
+    conn.info.setdefault(_AFTER_COMMIT, []).append(job)
 
 
 def sqlalchemy_url(url: str) -> URL:

@@ -7,18 +7,31 @@ from cairn.idempotency.models import idempotency_keys
 from cairn.jobs.models import events
 from cairn.schema.models import collections
 from cairn.tenancy.models import projects
+from cairn.webhooks.models import deliveries, delivery_attempts, webhooks
 
 # Tables that hold a project's data: project_id leads the primary key and RLS binds each row
 # to the project named by the transaction.
-TENANT_TABLES = (api_keys, audit_log, collections, events, idempotency_keys)
+TENANT_TABLES = (
+    api_keys,
+    audit_log,
+    collections,
+    deliveries,
+    delivery_attempts,
+    events,
+    idempotency_keys,
+    webhooks,
+)
 
 __all__ = [
     "TENANT_TABLES",
     "api_keys",
     "audit_log",
     "collections",
+    "deliveries",
+    "delivery_attempts",
     "events",
     "idempotency_keys",
     "metadata",
     "projects",
+    "webhooks",
 ]

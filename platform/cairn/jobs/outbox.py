@@ -20,9 +20,16 @@ from uuid import UUID
 from sqlalchemy import Connection, Select, func, insert, literal, literal_column, select
 from sqlalchemy.sql.dml import UpdateBase
 
-from cairn.db.engine import after_commit
+from cairn.db.engine import PendingJob, after_commit
 from cairn.db.ids import new_id
 from cairn.jobs.models import events
+
+DISPATCH = "cairn.jobs.tasks.dispatch_event"
+
+
+def dispatch_job(project_id: UUID, event_id: UUID) -> PendingJob:
+    return PendingJob("default", DISPATCH, (str(project_id), str(event_id)), f"event-{event_id}")
+
 
 EVENT_TYPES = {"create": "record.created", "update": "record.updated", "delete": "record.deleted"}
 
@@ -52,5 +59,5 @@ def with_event(
     )
     # Handed to the queue after COMMIT. If no row was written (a rule filtered it out), the
     # dispatch job finds no event and does nothing.
-    after_commit(conn, (project_id, event_id))
+    after_commit(conn, dispatch_job(project_id, event_id))
     return select(written).add_cte(event.cte("event"))

@@ -3,45 +3,52 @@
 from __future__ import annotations
 
 import logging
-from uuid import UUID
+import math
+from datetime import timedelta
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+from cairn.db.engine import PendingJob
+
 log = logging.getLogger(__name__)
 
 QUEUES = ("default", "webhooks", "email")
-DISPATCH = "cairn.jobs.tasks.dispatch_event"
 
 
 def queue(redis: Redis[bytes], name: str = "default") -> Queue:
     return Queue(name, connection=redis)
 
 
-def hand_off_events(redis: Redis[bytes], committed: list[tuple[UUID, UUID]]) -> bool:
-    """Enqueue one dispatch job per committed event, in one round trip. Never raises: the
-    write is already committed, and the sweeper re-enqueues whatever did not get through.
-    Job payloads carry ids only (never secrets or record data)."""
-    if not committed:
+def enqueue_jobs(redis: Redis[bytes], jobs: list[PendingJob]) -> bool:
+    """Enqueue committed work in one round trip. Never raises: what it was asked to enqueue
+    is already committed, and the sweeper re-enqueues whatever does not get through. Job
+    payloads carry ids only (never secrets or record data)."""
+    if not jobs:
         return True
     try:
-        q = queue(redis)
         with redis.pipeline() as pipe:
-            for project_id, event_id in committed:
-                q.enqueue(
-                    DISPATCH,
-                    str(project_id),
-                    str(event_id),
-                    job_id=f"event-{event_id}",
-                    pipeline=pipe,
-                    result_ttl=3600,
-                )
+            for job in jobs:
+                q = queue(redis, job.queue)
+                options: dict[str, Any] = {
+                    "job_id": job.job_id,
+                    "pipeline": pipe,
+                    "result_ttl": 3600,
+                }
+                if job.delay_seconds > 0:
+                    # RQ keeps whole seconds, rounded down: pad so a job never runs early
+                    # (a receiver's Retry-After is a minimum).
+                    delay = timedelta(seconds=math.ceil(job.delay_seconds) + 1)
+                    q.enqueue_in(delay, job.function, *job.args, **options)
+                else:
+                    q.enqueue(job.function, *job.args, **options)
             pipe.execute()
     except RedisError as exc:
         log.warning(
-            "event hand-off failed; the sweeper will retry",
-            extra={"events": len(committed), "error": type(exc).__name__},
+            "hand-off to the queue failed; the sweeper will retry",
+            extra={"jobs": len(jobs), "error": type(exc).__name__},
         )
         return False
     return True

@@ -12,18 +12,22 @@ from sqlalchemy import func, select, update
 from cairn.idempotency import service as idempotency
 from cairn.jobs import context
 from cairn.jobs.models import events
-from cairn.jobs.queues import hand_off_events
+from cairn.jobs.outbox import dispatch_job
+from cairn.jobs.queues import enqueue_jobs
 from cairn.tenancy.service import list_projects
+from cairn.webhooks import delivery
 
 log = logging.getLogger(__name__)
 
 SWEEP_AFTER = timedelta(seconds=10)
+# A pending delivery this far past its lease or retry time lost its job.
+LOST_AFTER = timedelta(seconds=30)
 SWEEP_BATCH = 1000
 
 
 def dispatch_event(project_id: str, event_id: str) -> bool:
-    """Hand one event to the delivery pipeline (webhooks subscribe here). Idempotent: an
-    event already dispatched, or never committed, is left alone."""
+    """Hand one event to its webhooks: one delivery per subscribed webhook, enqueued after
+    commit. Idempotent: an event already dispatched, or never committed, is left alone."""
     rt = context.runtime()
     project = UUID(project_id)
     with rt.db.tenant(project) as conn:
@@ -35,20 +39,40 @@ def dispatch_event(project_id: str, event_id: str) -> bool:
                 events.c.dispatched_at.is_(None),
             )
             .values(dispatched_at=func.now())
-            .returning(events.c.id)
+            .returning(events.c.id, events.c.type, events.c.collection)
         ).first()
+        if row is not None:
+            delivery.fan_out(conn, project, row.id, row.type, row.collection)
     return row is not None
 
 
+def deliver_webhook(project_id: str, delivery_id: str) -> str:
+    """One attempt of one delivery (see webhooks/delivery.py)."""
+    rt = context.runtime()
+    project, delivery_uuid = UUID(project_id), UUID(delivery_id)
+    with rt.db.tenant(project) as conn:
+        claimed = delivery.claim(conn, project, delivery_uuid)
+    if claimed is None:
+        return "nothing to do"
+    outcome = delivery.post(
+        claimed, delivery_uuid, rt.webhook_box, allow_private=rt.settings.webhook_allow_private
+    )
+    with rt.db.tenant(project) as conn:
+        status: str = delivery.record(conn, project, delivery_uuid, claimed, outcome)
+    return status
+
+
 def sweep_outbox() -> int:
-    """Re-enqueue events that were committed but not dispatched (Redis was down at the
-    hand-off, or a job was lost). Runs from the scheduler; duplicates are harmless."""
+    """Re-enqueue events that were committed but not dispatched, and deliveries whose job
+    was lost (Redis was down at the hand-off, a worker was killed mid-delivery). Runs from
+    the scheduler; duplicates are harmless."""
     rt = context.runtime()
     with rt.db.unscoped() as conn:
         projects = list_projects(conn)
     handed = 0
     for project in projects:
         with rt.db.tenant(project.id) as conn:
+            lost = delivery.due_deliveries(conn, project.id, LOST_AFTER, SWEEP_BATCH)
             ids = (
                 conn.execute(
                     select(events.c.id)
@@ -63,8 +87,9 @@ def sweep_outbox() -> int:
                 .scalars()
                 .all()
             )
-        if ids and hand_off_events(rt.redis, [(project.id, i) for i in ids]):
-            handed += len(ids)
+        jobs = [dispatch_job(project.id, i) for i in ids] + lost
+        if jobs and enqueue_jobs(rt.redis, jobs):
+            handed += len(jobs)
     if handed:
         log.info("outbox sweep re-enqueued events", extra={"events": handed})
     return handed

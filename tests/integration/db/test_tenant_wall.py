@@ -24,6 +24,8 @@ from cairn.records import collection as collections
 from cairn.records import service as records
 from cairn.runtime import Runtime
 from cairn.tenancy.service import Project
+from cairn.webhooks import delivery
+from cairn.webhooks import service as webhook_service
 from tests.factories import apply_yaml, make_key, make_project
 
 TENANT_TABLE_NAMES = sorted(t.name for t in TENANT_TABLES)
@@ -36,7 +38,7 @@ NOTES = "collections: [{name: notes, fields: {body: {type: text}}}]"
 def two_projects(runtime: Runtime) -> tuple[Project, Project]:
     """Two projects with rows in every tenant table: a key (api_keys + audit_log), a
     collection (the registry + its own table) holding one record (+ its event), an
-    idempotency key."""
+    idempotency key, a webhook with a delivery and an attempt."""
     a, b = make_project(runtime), make_project(runtime)
     for project in (a, b):
         make_key(runtime, project, scope="read")
@@ -47,6 +49,26 @@ def two_projects(runtime: Runtime) -> tuple[Project, Project]:
                 conn, notes, operator(project.id), {"body": f"secret of {project.slug}"}
             )  # writes the record and its outbox event
             idempotency.claim(conn, project.id, "operator", "k", b"\0" * 32)
+            webhook_service.save_webhook(
+                conn,
+                runtime.webhook_box,
+                project.id,
+                webhook_service.load_webhook(
+                    {"name": "hook", "url": "http://127.0.0.1:9/x", "events": ["record.created"]}
+                ),
+                actor="operator",
+                allow_private=True,
+            )
+            event = conn.execute(text("SELECT id FROM cairn.events")).scalar_one()
+            delivery.fan_out(conn, project.id, event, "record.created", "notes")
+            claimed = conn.execute(text("SELECT id FROM cairn.deliveries")).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO cairn.delivery_attempts (project_id, delivery_id, attempt, "
+                    "started_at, duration_ms) VALUES (:p, :d, 1, now(), 1)"
+                ),
+                {"p": project.id, "d": claimed},
+            )
     return a, b
 
 

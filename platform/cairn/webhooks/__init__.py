@@ -1,0 +1,1 @@
+"""Webhooks: declared per project, delivered signed (Standard Webhooks), retried, logged."""

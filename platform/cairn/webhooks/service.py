@@ -1,0 +1,271 @@
+"""Declaring webhooks: validation, the SSRF guard, encrypted signing secrets, CRUD.
+
+A webhook URL must resolve to public addresses only (no loopback, private, link-local,
+multicast or reserved ones) unless the operator allows private targets
+(CAIRN_WEBHOOK_ALLOW_PRIVATE=1). The check runs when a webhook is declared and again before
+every delivery, since DNS can change in between.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import re
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from cryptography.fernet import Fernet
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from cairn.audit import service as audit
+from cairn.crypto import derive_key
+from cairn.db.ids import new_id
+from cairn.errors import Conflict, Invalid, NotFound
+from cairn.webhooks.models import webhooks
+
+EVENT_TYPES = ("record.created", "record.updated", "record.deleted")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a marker, not a secret
+
+
+class SecretBox:
+    """Encrypts signing secrets at rest with a key derived from CAIRN_SECRET_KEY."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._fernet = Fernet(base64.urlsafe_b64encode(derive_key(secret_key, "webhook-secrets")))
+
+    def seal(self, secret: str) -> bytes:
+        return self._fernet.encrypt(secret.encode())
+
+    def open(self, sealed: bytes) -> str:
+        return self._fernet.decrypt(bytes(sealed)).decode()
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@dataclass(frozen=True)
+class WebhookDef:
+    name: str
+    url: str
+    events: tuple[str, ...]
+    collections: tuple[str, ...] = ()
+    enabled: bool = True
+    secret: str | None = None  # None: keep the stored one (or generate on create)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the project file holds it: never the secret."""
+        out: dict[str, Any] = {"name": self.name, "url": self.url, "events": list(self.events)}
+        if self.collections:
+            out["collections"] = list(self.collections)
+        if not self.enabled:
+            out["enabled"] = False
+        return out
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: UUID
+    name: str
+    url: str
+    events: tuple[str, ...]
+    collections: tuple[str, ...]
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Webhook:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            url=row["url"],
+            events=tuple(row["events"]),
+            collections=tuple(row["collections"]),
+            enabled=row["enabled"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def definition(self) -> WebhookDef:
+        return WebhookDef(self.name, self.url, self.events, self.collections, self.enabled)
+
+
+_COLUMNS = [webhooks.c[n] for n in Webhook.__dataclass_fields__]
+
+
+def load_webhook(data: Any, *, partial_of: WebhookDef | None = None) -> WebhookDef:
+    """Validate a webhook object; with `partial_of`, missing keys keep that definition's."""
+    if not isinstance(data, dict):
+        raise Invalid("a webhook must be an object")
+    errors: dict[str, list[str]] = {}
+    for key in sorted(set(data) - {"name", "url", "events", "collections", "enabled", "secret"}):
+        errors[key] = ["unknown field"]
+    base = partial_of.__dict__ if partial_of else {}
+    merged = {**base, **{k: v for k, v in data.items()}}
+    name, url = merged.get("name"), merged.get("url")
+    events, collections = merged.get("events"), merged.get("collections", ())
+    enabled, secret = merged.get("enabled", True), data.get("secret")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        errors["name"] = ["a lower-case name of letters, digits, - or _ (at most 63)"]
+    if (
+        not isinstance(url, str)
+        or urlsplit(url).scheme not in ("http", "https")
+        or not urlsplit(url).hostname
+    ):
+        errors["url"] = ["must be an http:// or https:// URL with a host"]
+    if not isinstance(events, list | tuple) or not events or not set(events) <= set(EVENT_TYPES):
+        errors["events"] = [f"a non-empty list of {', '.join(EVENT_TYPES)}"]
+    if not isinstance(collections, list | tuple) or not all(
+        isinstance(c, str) for c in collections
+    ):
+        errors["collections"] = ["a list of collection names (empty: all)"]
+    if not isinstance(enabled, bool):
+        errors["enabled"] = ["must be true or false"]
+    if secret is not None and (not isinstance(secret, str) or len(secret) < 24):
+        errors["secret"] = ["at least 24 characters (whsec_… from Standard Webhooks, or any)"]
+    if errors:
+        raise Invalid("the webhook is not valid", errors=errors)
+    return WebhookDef(
+        name=str(name),
+        url=str(url),
+        events=tuple(dict.fromkeys(events or ())),
+        collections=tuple(collections),
+        enabled=bool(enabled),
+        secret=secret,
+    )
+
+
+def check_url(url: str, *, allow_private: bool) -> None:
+    """Refuse URLs whose host resolves to a non-public address (SSRF)."""
+    host = urlsplit(url).hostname or ""
+    port = urlsplit(url).port or (443 if url.startswith("https") else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except OSError:
+        raise Invalid(errors={"url": [f"the host '{host}' does not resolve"]}) from None
+    if allow_private:
+        return
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            raise Invalid(
+                errors={
+                    "url": [
+                        f"'{host}' resolves to a non-public address ({address}); set "
+                        "CAIRN_WEBHOOK_ALLOW_PRIVATE=1 to allow private targets"
+                    ]
+                }
+            )
+
+
+def list_webhooks(conn: Connection, project_id: UUID) -> list[Webhook]:
+    rows = conn.execute(
+        select(*_COLUMNS).where(webhooks.c.project_id == project_id).order_by(webhooks.c.name)
+    ).mappings()
+    return [Webhook.from_row(r) for r in rows]
+
+
+def get_webhook(conn: Connection, project_id: UUID, webhook_id: UUID) -> Webhook:
+    row = (
+        conn.execute(
+            select(*_COLUMNS).where(
+                webhooks.c.project_id == project_id, webhooks.c.id == webhook_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no webhook {webhook_id} in this project")
+    return Webhook.from_row(row)
+
+
+def signing_secret(conn: Connection, box: SecretBox, project_id: UUID, webhook_id: UUID) -> str:
+    sealed = conn.execute(
+        select(webhooks.c.secret_encrypted).where(
+            webhooks.c.project_id == project_id, webhooks.c.id == webhook_id
+        )
+    ).scalar_one()
+    return box.open(sealed)
+
+
+def save_webhook(
+    conn: Connection,
+    box: SecretBox,
+    project_id: UUID,
+    definition: WebhookDef,
+    *,
+    actor: str,
+    allow_private: bool,
+    webhook_id: UUID | None = None,
+) -> tuple[Webhook, str | None]:
+    """Create (or, with `webhook_id`, replace) a webhook. Returns it and, when Cairn made the
+    secret, that secret: the only time it is shown."""
+    check_url(definition.url, allow_private=allow_private)
+    generated = None
+    values: dict[str, Any] = {
+        "name": definition.name,
+        "url": definition.url,
+        "events": list(definition.events),
+        "collections": list(definition.collections),
+        "enabled": definition.enabled,
+        "updated_at": func.now(),
+    }
+    if definition.secret is not None:
+        values["secret_encrypted"] = box.seal(definition.secret)
+    try:
+        with conn.begin_nested():
+            if webhook_id is None:
+                if definition.secret is None:
+                    generated = new_secret()
+                    values["secret_encrypted"] = box.seal(generated)
+                row = (
+                    conn.execute(
+                        insert(webhooks)
+                        .values(project_id=project_id, id=new_id(), **values)
+                        .returning(*_COLUMNS)
+                    )
+                    .mappings()
+                    .one()
+                )
+            else:
+                changed = (
+                    conn.execute(
+                        update(webhooks)
+                        .where(webhooks.c.project_id == project_id, webhooks.c.id == webhook_id)
+                        .values(**values)
+                        .returning(*_COLUMNS)
+                    )
+                    .mappings()
+                    .first()
+                )
+                if changed is None:
+                    raise NotFound(f"no webhook {webhook_id} in this project")
+                row = changed
+    except IntegrityError:
+        raise Conflict(
+            f"a webhook named '{definition.name}' already exists",
+            errors={"name": ["must be unique in the project"]},
+        ) from None
+    webhook = Webhook.from_row(row)
+    audit.record(conn, project_id, actor, "webhook.saved", str(webhook.id), definition.to_dict())
+    return webhook, generated
+
+
+def delete_webhook(conn: Connection, project_id: UUID, webhook_id: UUID, *, actor: str) -> None:
+    result = conn.execute(
+        delete(webhooks).where(webhooks.c.project_id == project_id, webhooks.c.id == webhook_id)
+    )
+    if result.rowcount == 0:
+        raise NotFound(f"no webhook {webhook_id} in this project")
+    audit.record(conn, project_id, actor, "webhook.deleted", str(webhook_id))
