@@ -65,7 +65,7 @@ def apply_yaml(
         return schema_service.apply_collections(
             conn,
             project,
-            project_file.parse(textwrap.dedent(document)),
+            project_file.parse(textwrap.dedent(document)).collections or [],
             actor="operator",
             app_role=runtime.settings.db_app_role,
             allow_destructive=allow_destructive,

@@ -13,6 +13,8 @@ from cairn.errors import Conflict, Invalid
 from cairn.schema import service
 from cairn.schema.engine import Plan
 from cairn.tenancy import project_file
+from cairn.tenancy.apply import apply_project
+from cairn.webhooks import service as webhook_service
 
 _MARK = {
     "create_collection": "+",
@@ -54,12 +56,14 @@ def apply(file: Path, slug: str, dry_run: bool, allow_destructive: bool) -> Resu
         project = rt.projects.resolve(slug)
         try:
             with rt.db.owner(project.id) as conn:
-                plan = service.apply_collections(
+                applied = apply_project(
                     conn,
+                    rt.webhook_box,
                     project,
                     desired,
                     actor="operator",
                     app_role=rt.settings.db_app_role,
+                    allow_private=rt.settings.webhook_allow_private,
                     allow_destructive=allow_destructive,
                     dry_run=dry_run,
                 )
@@ -67,18 +71,23 @@ def apply(file: Path, slug: str, dry_run: bool, allow_destructive: bool) -> Resu
             for line in plan_lines(exc.extra.get("plan", {"steps": []})):
                 click.echo(line, err=True)
             raise
-        if not dry_run:
+        if not dry_run and applied.collections_plan is not None:
             with rt.db.owner_autocommit() as conn:
-                service.build_concurrently(conn, project, plan)
-    return _result(plan, dry_run)
+                service.build_concurrently(conn, project, applied.collections_plan)
+    return _result(applied.plan, dry_run, applied.generated_secrets)
 
 
-def _result(plan: Plan, dry_run: bool) -> Result:
+def _result(plan: Plan, dry_run: bool, secrets: dict[str, str]) -> Result:
     data = {**plan.to_dict(), "applied": not dry_run and not plan.empty}
+    if secrets:
+        data["webhook_secrets"] = secrets
     if plan.empty:
         return Result(data, ["nothing to change"])
     heading = "plan (dry run, nothing applied):" if dry_run else "applied:"
-    return Result(data, [heading, *plan_lines(plan.to_dict())])
+    lines = [heading, *plan_lines(plan.to_dict())]
+    for name, secret in secrets.items():
+        lines += ["", f"webhook {name} signing secret (shown only this once):", f"  {secret}"]
+    return Result(data, lines)
 
 
 @click.command("export")
@@ -90,5 +99,10 @@ def export(slug: str) -> Result:
         project = rt.projects.resolve(slug)
         with rt.db.tenant(project.id) as conn:
             collections = service.export_collections(conn, project)
-    document = {"collections": collections}
-    return Result(json.loads(json.dumps(document)), [project_file.dump(collections).rstrip()])
+            hooks = [
+                w.definition().to_dict() for w in webhook_service.list_webhooks(conn, project.id)
+            ]
+    document = {"collections": collections, "webhooks": hooks}
+    return Result(
+        json.loads(json.dumps(document)), [project_file.dump(collections, hooks).rstrip()]
+    )

@@ -10,19 +10,31 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from cairn.errors import Invalid
 from cairn.schema.definitions import CollectionDef, load_project_collections
+from cairn.webhooks.service import WebhookDef, load_webhook
 
-SUPPORTED_SECTIONS = ("collections",)
-LATER_SECTIONS = ("users", "auth", "webhooks", "schedules", "limits")
+SUPPORTED_SECTIONS = ("collections", "webhooks")
+LATER_SECTIONS = ("users", "auth", "schedules", "limits")
+
+
+@dataclass(frozen=True)
+class ProjectFile:
+    """What a file declares. A section it leaves out (None) is left as it is."""
+
+    collections: list[CollectionDef] | None = None
+    webhooks: list[WebhookDef] | None = None
+
+
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def parse(text: str, environ: Mapping[str, str] | None = None) -> list[CollectionDef]:
+def parse(text: str, environ: Mapping[str, str] | None = None) -> ProjectFile:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -45,7 +57,31 @@ def parse(text: str, environ: Mapping[str, str] | None = None) -> list[Collectio
     resolved = _substitute(document, os.environ if environ is None else environ, errors, "")
     if errors:
         raise Invalid("the project file names variables that are not set", errors=errors)
-    return load_project_collections(resolved.get("collections", []))
+    collections = resolved.get("collections")
+    return ProjectFile(
+        collections=load_project_collections(collections) if collections is not None else None,
+        webhooks=_load_webhooks(resolved["webhooks"]) if "webhooks" in resolved else None,
+    )
+
+
+def _load_webhooks(raw: Any) -> list[WebhookDef]:
+    if not isinstance(raw, list):
+        raise Invalid(errors={"webhooks": ["must be a list of webhooks"]})
+    loaded: list[WebhookDef] = []
+    errors: dict[str, list[str]] = {}
+    for position, item in enumerate(raw):
+        try:
+            loaded.append(load_webhook(item))
+        except Invalid as exc:
+            label = item.get("name", position) if isinstance(item, dict) else position
+            for path, messages in exc.errors.items():
+                errors[f"webhooks.{label}.{path}"] = messages
+    names = [w.name for w in loaded]
+    for duplicate in sorted({n for n in names if names.count(n) > 1}):
+        errors[f"webhooks.{duplicate}"] = ["declared more than once"]
+    if errors:
+        raise Invalid("the project file's webhooks are not valid", errors=errors)
+    return loaded
 
 
 def _substitute(
@@ -69,5 +105,8 @@ def _substitute(
     return value
 
 
-def dump(collections: list[dict[str, Any]]) -> str:
-    return yaml.safe_dump({"collections": collections}, sort_keys=False, allow_unicode=True)
+def dump(collections: list[dict[str, Any]], webhooks: list[dict[str, Any]] | None = None) -> str:
+    document: dict[str, Any] = {"collections": collections}
+    if webhooks is not None:
+        document["webhooks"] = webhooks
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)

@@ -94,7 +94,7 @@ def test_bad_files_are_one_line_and_change_nothing(
 ) -> None:
     line = one_line_error(cairn("apply", write(tmp_path, text), "-p", slug))
     assert message in line
-    assert cairn("export", "-p", slug).stdout.strip() == "collections: []"
+    assert cairn("export", "-p", slug).stdout.strip() == "collections: []\nwebhooks: []"
 
 
 def test_variables_come_from_the_environment(cairn: CairnCli, slug: str, tmp_path: Path) -> None:
@@ -107,3 +107,70 @@ def test_variables_come_from_the_environment(cairn: CairnCli, slug: str, tmp_pat
 def test_apply_to_unknown_project_and_missing_file(cairn: CairnCli, tmp_path: Path) -> None:
     assert "no project" in one_line_error(cairn("apply", write(tmp_path, FILE), "-p", "nope-x"))
     assert cairn("apply", str(tmp_path / "missing.yaml"), "-p", "nope-x").exit_code == 2
+
+
+HOOKS = """
+collections:
+  - name: posts
+    fields: {title: {type: text}}
+webhooks:
+  - {name: notify, url: "http://127.0.0.1:9/hook", events: [record.created], collections: [posts],
+     secret: "${NOTIFY_SECRET}"}
+  - {name: audit, url: "http://127.0.0.1:9/audit", events: [record.created, record.deleted]}
+"""
+
+
+def test_webhooks_in_the_project_file(cairn: CairnCli, slug: str, tmp_path: Path) -> None:
+    path = write(tmp_path, HOOKS)
+    secret_env = {"NOTIFY_SECRET": "whsec_" + "a" * 40}
+    first = cairn("apply", path, "-p", slug, "--json", **secret_env)
+    assert first.exit_code == 0, first.stderr
+    result = json.loads(first.stdout)
+    actions = [s["action"] for s in result["steps"]]
+    assert actions.count("create_webhook") == 2
+    # Only the webhook without a declared secret gets a generated one, shown this once.
+    assert list(result["webhook_secrets"]) == ["audit"]
+    assert cairn("apply", path, "-p", slug, **secret_env).stdout.strip() == "nothing to change"
+
+    exported = cairn("export", "-p", slug).stdout
+    assert "NOTIFY_SECRET" not in exported and "whsec_" not in exported
+    assert "name: notify" in exported and "name: audit" in exported
+    # The export re-applies as a no-op (a secret left out keeps the stored one).
+    again = cairn("apply", write(tmp_path, exported, "exported.yaml"), "-p", slug)
+    assert again.stdout.strip() == "nothing to change"
+
+    rotated = cairn("apply", path, "-p", slug, NOTIFY_SECRET="whsec_" + "b" * 40)
+    assert "~ update webhook notify" in rotated.stdout
+
+    without_audit = write(tmp_path, HOOKS[: HOOKS.index("  - {name: audit")], "smaller.yaml")
+    refused = cairn("apply", without_audit, "-p", slug, **secret_env)
+    assert refused.exit_code == 1 and "delete webhook audit" in refused.stderr
+    assert (
+        cairn("apply", without_audit, "-p", slug, "--allow-destructive", **secret_env).exit_code
+        == 0
+    )
+    assert "name: audit" not in cairn("export", "-p", slug).stdout
+
+
+def test_a_file_without_a_section_leaves_it_alone(
+    cairn: CairnCli, slug: str, tmp_path: Path
+) -> None:
+    cairn("apply", write(tmp_path, FILE), "-p", slug)
+    only_hooks = "webhooks: [{name: h, url: 'http://127.0.0.1:9/x', events: [record.created]}]"
+    result = cairn("apply", write(tmp_path, only_hooks, "hooks.yaml"), "-p", slug)
+    assert result.exit_code == 0, result.stderr
+    assert "- name: posts" in cairn("export", "-p", slug).stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("webhooks: [{name: h, url: 'ftp://x', events: [record.created]}]", "webhooks.h.url"),
+        ("webhooks: [{name: h, url: 'http://x.invalid/', events: [nope]}]", "webhooks.h.events"),
+        ("webhooks: {name: h}", "webhooks: must be a list"),
+    ],
+)
+def test_bad_webhooks_in_the_file(
+    cairn: CairnCli, slug: str, tmp_path: Path, text: str, message: str
+) -> None:
+    assert message in one_line_error(cairn("apply", write(tmp_path, text), "-p", slug))
