@@ -15,6 +15,7 @@ from cairn.http import health, metrics, problems, request_context
 from cairn.openapi import api as openapi_api
 from cairn.records import api as records_api
 from cairn.runtime import Runtime
+from cairn.schedules import api as schedules_api
 from cairn.schema import api as collections_api
 from cairn.webhooks import api as webhooks_api
 from cairn_admin import bp as admin_bp
@@ -53,6 +54,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(records_api.bp)
     app.register_blueprint(records_api.batch_bp)
     app.register_blueprint(webhooks_api.bp)
+    app.register_blueprint(schedules_api.bp)
     app.register_blueprint(openapi_api.bp)
     app.register_blueprint(admin_bp, url_prefix="/_")
     return app

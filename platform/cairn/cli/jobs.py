@@ -60,16 +60,20 @@ def worker(queues: str, burst: bool) -> None:
 @click.command("scheduler")
 @command_output
 def scheduler() -> None:
-    """Enqueue the platform's periodic jobs: the outbox sweeper and housekeeping. Safe to
-    run more than one: the jobs are idempotent."""
+    """Enqueue the periodic jobs: the outbox sweeper, housekeeping and the project
+    schedules' tick. Safe to run more than one: each tick fires once."""
     from rq.cron import CronScheduler
 
     from cairn.jobs import tasks
     from cairn.runtime import Runtime
+    from cairn.schedules import tasks as schedule_tasks
+    from cairn.schedules.service import TICK_EVERY_SECONDS
 
     settings = _external_settings("scheduler")
     runtime = Runtime(settings)
     cron = CronScheduler(connection=runtime.redis, logging_level=settings.log_level)
     cron.register(tasks.sweep_outbox, queue_name="default", interval=SWEEP_EVERY_SECONDS)
     cron.register(tasks.housekeeping, queue_name="default", interval=HOUSEKEEPING_EVERY_SECONDS)
+    # Project schedules: a tick job every 20 s claims due ticks (each exactly once).
+    cron.register(schedule_tasks.tick_schedules, queue_name="default", interval=TICK_EVERY_SECONDS)
     cron.start()  # type: ignore[no-untyped-call]

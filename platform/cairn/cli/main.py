@@ -12,6 +12,7 @@ from cairn.cli.housekeeping import housekeeping
 from cairn.cli.jobs import scheduler, worker
 from cairn.cli.keys import keys_group
 from cairn.cli.projects import projects_group
+from cairn.cli.schedules import schedules_group
 from cairn.cli.serve import serve, web
 
 
@@ -31,6 +32,7 @@ cli.add_command(export)
 cli.add_command(housekeeping)
 cli.add_command(worker)
 cli.add_command(scheduler)
+cli.add_command(schedules_group)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from cairn.auth.models import api_keys
 from cairn.db.metadata import metadata
 from cairn.idempotency.models import idempotency_keys
 from cairn.jobs.models import events
+from cairn.schedules.models import schedule_runs, schedules
 from cairn.schema.models import collections
 from cairn.tenancy.models import projects
 from cairn.webhooks.models import deliveries, delivery_attempts, webhooks
@@ -19,6 +20,8 @@ TENANT_TABLES = (
     delivery_attempts,
     events,
     idempotency_keys,
+    schedule_runs,
+    schedules,
     webhooks,
 )
 
@@ -33,5 +36,7 @@ __all__ = [
     "idempotency_keys",
     "metadata",
     "projects",
+    "schedule_runs",
+    "schedules",
     "webhooks",
 ]

@@ -77,6 +77,13 @@ def get_project(conn: Connection, slug: str) -> Project:
     return Project.from_row(row)
 
 
+def get_project_by_id(conn: Connection, project_id: UUID) -> Project:
+    row = conn.execute(select(*projects.c).where(projects.c.id == project_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no project {project_id}")
+    return Project.from_row(row)
+
+
 def list_projects(conn: Connection) -> list[Project]:
     rows = conn.execute(select(*projects.c).order_by(projects.c.slug)).mappings()
     return [Project.from_row(row) for row in rows]

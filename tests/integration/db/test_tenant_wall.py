@@ -23,6 +23,7 @@ from cairn.idempotency import service as idempotency
 from cairn.records import collection as collections
 from cairn.records import service as records
 from cairn.runtime import Runtime
+from cairn.schedules import service as schedule_service
 from cairn.tenancy.service import Project
 from cairn.webhooks import delivery
 from cairn.webhooks import service as webhook_service
@@ -38,7 +39,7 @@ NOTES = "collections: [{name: notes, fields: {body: {type: text}}}]"
 def two_projects(runtime: Runtime) -> tuple[Project, Project]:
     """Two projects with rows in every tenant table: a key (api_keys + audit_log), a
     collection (the registry + its own table) holding one record (+ its event), an
-    idempotency key, a webhook with a delivery and an attempt."""
+    idempotency key, a webhook with a delivery and an attempt, a schedule with a run."""
     a, b = make_project(runtime), make_project(runtime)
     for project in (a, b):
         make_key(runtime, project, scope="read")
@@ -59,6 +60,22 @@ def two_projects(runtime: Runtime) -> tuple[Project, Project]:
                 actor="operator",
                 allow_private=True,
             )
+            schedule = schedule_service.save_schedule(
+                conn,
+                runtime.webhook_box,
+                project.id,
+                schedule_service.load_schedule(
+                    {
+                        "name": "s",
+                        "cron": "* * * * *",
+                        "action": {"type": "export", "collection": "notes"},
+                    }
+                ),
+                actor="operator",
+                allow_private=True,
+            )
+            assert schedule.next_run_at is not None
+            schedule_service.claim_due(conn, project.id, schedule.next_run_at)  # a run row
             event = conn.execute(text("SELECT id FROM cairn.events")).scalar_one()
             delivery.fan_out(conn, project.id, event, "record.created", "notes")
             claimed = conn.execute(text("SELECT id FROM cairn.deliveries")).scalar_one()

@@ -1,0 +1,40 @@
+"""`cairn schedules list`: a project's schedules with their next and last runs."""
+
+from __future__ import annotations
+
+import click
+
+from cairn.cli.context import open_runtime
+from cairn.cli.output import Result, command_output, table
+from cairn.schedules import service
+
+_COLUMNS = ["name", "cron", "timezone", "next_run_at", "last_run_at", "last_status"]
+
+
+@click.group("schedules")
+def schedules_group() -> None:
+    """Per-project schedules (declare them in the project file or at /schedules)."""
+
+
+@schedules_group.command("list")
+@click.option("--project", "-p", "slug", required=True, help="Project slug.")
+@command_output
+def list_(slug: str) -> Result:
+    """List schedules: cron, time zone, next and last run, last status."""
+    with open_runtime() as rt:
+        project = rt.projects.resolve(slug)
+        with rt.db.tenant(project.id) as conn:
+            found = service.list_schedules(conn, project.id)
+    rows = [
+        {
+            "id": s.id,
+            **s.definition.to_dict(),
+            "timezone": s.definition.timezone,
+            "next_run_at": s.next_run_at,
+            "last_run_at": s.last_run_at,
+            "last_status": s.last_status,
+            "last_error": s.last_error,
+        }
+        for s in found
+    ]
+    return Result({"items": rows}, table(rows, _COLUMNS) if rows else ["no schedules"])

@@ -1,0 +1,100 @@
+"""/api/v1/projects/<project>/schedules — admin keys manage the project's schedules."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, Response, jsonify, url_for
+
+from cairn.http.body import json_body
+from cairn.http.tenant import project_route, runtime, tenant
+from cairn.schedules import service
+
+bp = Blueprint("schedules", __name__, url_prefix="/api/v1/projects/<project>/schedules")
+
+
+def dump(schedule: service.Schedule) -> dict[str, Any]:
+    return {
+        "id": schedule.id,
+        **schedule.definition.to_dict(),
+        "timezone": schedule.definition.timezone,
+        "enabled": schedule.definition.enabled,
+        "next_run_at": schedule.next_run_at,
+        "last_run_at": schedule.last_run_at,
+        "last_status": schedule.last_status,
+        "last_error": schedule.last_error,
+    }
+
+
+@bp.get("")
+@project_route("admin")
+def list_schedules() -> Response:
+    ctx = tenant()
+    items = [dump(s) for s in service.list_schedules(ctx.conn, ctx.project.id)]
+    return jsonify(items=items, next_cursor=None)
+
+
+@bp.post("")
+@project_route("admin")
+def create_schedule() -> Response:
+    ctx, rt = tenant(), runtime()
+    schedule = service.save_schedule(
+        ctx.conn,
+        rt.webhook_box,
+        ctx.project.id,
+        service.load_schedule(json_body()),
+        actor=ctx.principal.actor,
+        allow_private=rt.settings.webhook_allow_private,
+    )
+    response = jsonify(dump(schedule))
+    response.status_code = 201
+    response.headers["Location"] = url_for(
+        "schedules.get_schedule", project=ctx.project.slug, schedule_id=schedule.id
+    )
+    return response
+
+
+@bp.get("/<uuid:schedule_id>")
+@project_route("admin")
+def get_schedule(schedule_id: UUID) -> Response:
+    ctx = tenant()
+    return jsonify(dump(service.get_schedule(ctx.conn, ctx.project.id, schedule_id)))
+
+
+@bp.patch("/<uuid:schedule_id>")
+@project_route("admin")
+def update_schedule(schedule_id: UUID) -> Response:
+    ctx, rt = tenant(), runtime()
+    current = service.get_schedule(ctx.conn, ctx.project.id, schedule_id)
+    definition = service.load_schedule(json_body(), partial_of=current.definition)
+    schedule = service.save_schedule(
+        ctx.conn,
+        rt.webhook_box,
+        ctx.project.id,
+        definition,
+        actor=ctx.principal.actor,
+        allow_private=rt.settings.webhook_allow_private,
+        schedule_id=schedule_id,
+    )
+    return jsonify(dump(schedule))
+
+
+@bp.delete("/<uuid:schedule_id>")
+@project_route("admin")
+def delete_schedule(schedule_id: UUID) -> Response:
+    ctx = tenant()
+    service.delete_schedule(ctx.conn, ctx.project.id, schedule_id, actor=ctx.principal.actor)
+    return Response(status=204)
+
+
+@bp.get("/<uuid:schedule_id>/runs")
+@project_route("admin")
+def list_runs(schedule_id: UUID) -> Response:
+    ctx = tenant()
+    service.get_schedule(ctx.conn, ctx.project.id, schedule_id)  # 404 for an unknown one
+    runs = service.list_runs(ctx.conn, ctx.project.id, schedule_id)
+    return jsonify(
+        items=[{k: v for k, v in r.items() if k not in ("project_id",)} for r in runs],
+        next_cursor=None,
+    )

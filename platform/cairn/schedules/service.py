@@ -1,0 +1,307 @@
+"""Declaring schedules and deciding when they fire.
+
+A schedule is a cron expression in a timezone and an action:
+- `purge`: delete records of a collection older than a duration (and matching a filter);
+- `export`: write a collection to a JSON-lines file under the data dir;
+- `webhook`: POST a signed notice of the tick to a URL (same SSRF guard as webhooks).
+Ticks are computed with croniter in the schedule's timezone. Each due tick is claimed by one
+INSERT of its run row, so it fires once however many schedulers are running; ticks missed
+while nothing ran are not replayed (one catch-up run, then the next tick after now).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from cairn.audit import service as audit
+from cairn.db.engine import PendingJob, after_commit
+from cairn.db.ids import new_id
+from cairn.durations import parse_duration
+from cairn.errors import Conflict, Invalid, NotFound
+from cairn.records.filter import FilterError, parse
+from cairn.schedules.models import schedule_runs, schedules
+from cairn.webhooks.service import SecretBox, check_url, new_secret
+
+RUN = "cairn.schedules.tasks.run_schedule"
+TICK_EVERY_SECONDS = 20
+ACTIONS = ("purge", "export", "webhook")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class ScheduleDef:
+    name: str
+    cron: str
+    timezone: str
+    action: dict[str, Any]
+    enabled: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the project file holds it: never the webhook action's secret."""
+        action = {k: v for k, v in self.action.items() if k not in ("secret", "secret_sealed")}
+        out: dict[str, Any] = {"name": self.name, "cron": self.cron}
+        if self.timezone != "UTC":
+            out["timezone"] = self.timezone
+        out["action"] = action
+        if not self.enabled:
+            out["enabled"] = False
+        return out
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: UUID
+    definition: ScheduleDef
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Schedule:
+        definition = ScheduleDef(
+            row["name"], row["cron"], row["timezone"], dict(row["action"]), row["enabled"]
+        )
+        return cls(
+            row["id"],
+            definition,
+            row["next_run_at"],
+            row["last_run_at"],
+            row["last_status"],
+            row["last_error"],
+        )
+
+
+def load_schedule(data: Any, *, partial_of: ScheduleDef | None = None) -> ScheduleDef:
+    if not isinstance(data, dict):
+        raise Invalid("a schedule must be an object")
+    errors: dict[str, list[str]] = {}
+    for key in sorted(set(data) - {"name", "cron", "timezone", "action", "enabled"}):
+        errors[key] = ["unknown field"]
+    base = partial_of.__dict__ if partial_of else {}
+    merged = {**base, **data}
+    name, cron, tz = merged.get("name"), merged.get("cron"), merged.get("timezone", "UTC")
+    action, enabled = merged.get("action"), merged.get("enabled", True)
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        errors["name"] = ["a lower-case name of letters, digits, - or _ (at most 63)"]
+    if not isinstance(cron, str) or not croniter.is_valid(cron):
+        errors["cron"] = [f"{cron!r} is not a cron expression (five fields, e.g. '0 3 * * *')"]
+    try:
+        ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = [f"{tz!r} is not an IANA time zone (e.g. Europe/Berlin)"]
+    if not isinstance(enabled, bool):
+        errors["enabled"] = ["must be true or false"]
+    errors.update(_action_errors(action))
+    if errors:
+        raise Invalid("the schedule is not valid", errors=errors)
+    return ScheduleDef(str(name), str(cron), str(tz), dict(action), enabled)  # type: ignore[arg-type]
+
+
+def _action_errors(action: Any) -> dict[str, list[str]]:
+    if not isinstance(action, dict) or action.get("type") not in ACTIONS:
+        return {"action.type": [f"one of {', '.join(ACTIONS)}"]}
+    kind = action["type"]
+    allowed = {
+        "purge": {"type", "collection", "older_than", "filter"},
+        "export": {"type", "collection"},
+        "webhook": {"type", "url", "secret", "secret_sealed"},
+    }[kind]
+    errors = {f"action.{k}": ["unknown field"] for k in sorted(set(action) - allowed)}
+    if kind in ("purge", "export") and not isinstance(action.get("collection"), str):
+        errors["action.collection"] = ["the collection to act on"]
+    if kind == "purge":
+        try:
+            parse_duration(str(action.get("older_than", "")))
+        except ValueError as exc:
+            errors["action.older_than"] = [str(exc)]
+        if action.get("filter") is not None:
+            try:
+                parse(str(action["filter"]))
+            except FilterError as exc:
+                errors["action.filter"] = [exc.detail]
+    if kind == "webhook":
+        url = action.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            errors["action.url"] = ["an http:// or https:// URL"]
+    return errors
+
+
+def next_tick(definition: ScheduleDef, after: datetime) -> datetime:
+    """The first tick strictly after `after`, in the schedule's own time zone."""
+    zone = ZoneInfo(definition.timezone)
+    following: datetime = croniter(definition.cron, after.astimezone(zone)).get_next(datetime)
+    return following.astimezone(UTC)
+
+
+_COLUMNS = [
+    schedules.c[n]
+    for n in (
+        "id",
+        "name",
+        "cron",
+        "timezone",
+        "action",
+        "enabled",
+        "next_run_at",
+        "last_run_at",
+        "last_status",
+        "last_error",
+    )
+]
+
+
+def list_schedules(conn: Connection, project_id: UUID) -> list[Schedule]:
+    rows = conn.execute(
+        select(*_COLUMNS).where(schedules.c.project_id == project_id).order_by(schedules.c.name)
+    ).mappings()
+    return [Schedule.from_row(r) for r in rows]
+
+
+def get_schedule(conn: Connection, project_id: UUID, schedule_id: UUID) -> Schedule:
+    row = (
+        conn.execute(
+            select(*_COLUMNS).where(
+                schedules.c.project_id == project_id, schedules.c.id == schedule_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no schedule {schedule_id} in this project")
+    return Schedule.from_row(row)
+
+
+def save_schedule(
+    conn: Connection,
+    box: SecretBox,
+    project_id: UUID,
+    definition: ScheduleDef,
+    *,
+    actor: str,
+    allow_private: bool,
+    schedule_id: UUID | None = None,
+) -> Schedule:
+    action = dict(definition.action)
+    if action["type"] == "webhook":
+        check_url(action["url"], allow_private=allow_private)
+        secret = action.pop("secret", None)
+        if secret is not None or "secret_sealed" not in action:
+            action["secret_sealed"] = box.seal(secret or new_secret()).decode()
+    stored = replace(definition, action=action)
+    values = {
+        "name": stored.name,
+        "cron": stored.cron,
+        "timezone": stored.timezone,
+        "action": stored.action,
+        "enabled": stored.enabled,
+        "updated_at": func.now(),
+        "next_run_at": next_tick(stored, datetime.now(UTC)) if stored.enabled else None,
+    }
+    try:
+        with conn.begin_nested():
+            if schedule_id is None:
+                row = (
+                    conn.execute(
+                        insert(schedules)
+                        .values(project_id=project_id, id=new_id(), **values)
+                        .returning(*_COLUMNS)
+                    )
+                    .mappings()
+                    .one()
+                )
+            else:
+                found = (
+                    conn.execute(
+                        update(schedules)
+                        .where(schedules.c.project_id == project_id, schedules.c.id == schedule_id)
+                        .values(**values)
+                        .returning(*_COLUMNS)
+                    )
+                    .mappings()
+                    .first()
+                )
+                if found is None:
+                    raise NotFound(f"no schedule {schedule_id} in this project")
+                row = found
+    except IntegrityError:
+        raise Conflict(
+            f"a schedule named '{definition.name}' already exists",
+            errors={"name": ["must be unique in the project"]},
+        ) from None
+    audit.record(conn, project_id, actor, "schedule.saved", str(row["id"]), stored.to_dict())
+    return Schedule.from_row(row)
+
+
+def delete_schedule(conn: Connection, project_id: UUID, schedule_id: UUID, *, actor: str) -> None:
+    result = conn.execute(
+        delete(schedules).where(schedules.c.project_id == project_id, schedules.c.id == schedule_id)
+    )
+    if result.rowcount == 0:
+        raise NotFound(f"no schedule {schedule_id} in this project")
+    audit.record(conn, project_id, actor, "schedule.deleted", str(schedule_id))
+
+
+def claim_due(conn: Connection, project_id: UUID, now: datetime) -> list[PendingJob]:
+    """Claim every due tick of the project's enabled schedules (one run row each; a tick
+    another scheduler claimed first is skipped) and move each schedule to its next tick."""
+    due = (
+        conn.execute(
+            select(*_COLUMNS).where(
+                schedules.c.project_id == project_id,
+                schedules.c.enabled,
+                schedules.c.next_run_at <= now,
+            )
+        )
+        .mappings()
+        .all()
+    )
+    jobs = []
+    for row in due:
+        schedule = Schedule.from_row(row)
+        tick = row["next_run_at"]
+        claimed = conn.execute(
+            insert(schedule_runs)
+            .values(project_id=project_id, schedule_id=schedule.id, tick=tick)
+            .on_conflict_do_nothing()
+            .returning(schedule_runs.c.tick)
+        ).first()
+        conn.execute(
+            update(schedules)
+            .where(schedules.c.project_id == project_id, schedules.c.id == schedule.id)
+            .values(next_run_at=next_tick(schedule.definition, max(now, tick)))
+        )
+        if claimed is not None:
+            job = PendingJob(
+                "default",
+                RUN,
+                (str(project_id), str(schedule.id), tick.isoformat()),
+                f"schedule-{schedule.id}-{int(tick.timestamp())}",
+            )
+            after_commit(conn, job)
+            jobs.append(job)
+    return jobs
+
+
+def list_runs(
+    conn: Connection, project_id: UUID, schedule_id: UUID, limit: int = 20
+) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(*schedule_runs.c)
+        .where(schedule_runs.c.project_id == project_id, schedule_runs.c.schedule_id == schedule_id)
+        .order_by(schedule_runs.c.tick.desc())
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]

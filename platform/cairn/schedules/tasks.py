@@ -1,0 +1,170 @@
+"""The scheduler's tick and the runs it starts (run by `cairn worker`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+from sqlalchemy import delete, func, select, update
+from standardwebhooks.webhooks import Webhook as Signer
+
+from cairn.durations import parse_duration
+from cairn.errors import CairnError
+from cairn.jobs import context
+from cairn.records import collection as collections
+from cairn.records.filter import compile_expression
+from cairn.runtime import Runtime
+from cairn.schedules import service
+from cairn.schedules.models import schedule_runs, schedules
+from cairn.tenancy.service import Project, get_project_by_id, list_projects
+from cairn.webhooks.service import check_url
+
+log = logging.getLogger(__name__)
+
+
+class ReceiverFailed(CairnError):
+    title = "Receiver Failed"
+    slug = "receiver-failed"
+
+
+EXPORT_BATCH = 1000
+
+
+def tick_schedules(now: datetime | None = None) -> int:
+    """Claim every due tick in every project; each claimed run is enqueued after commit."""
+    rt = context.runtime()
+    moment = now or datetime.now(UTC)
+    with rt.db.unscoped() as conn:
+        projects = list_projects(conn)
+    claimed = 0
+    for project in projects:
+        with rt.db.tenant(project.id) as conn:
+            claimed += len(service.claim_due(conn, project.id, moment))
+    return claimed
+
+
+def run_schedule(project_id: str, schedule_id: str, tick: str) -> str:
+    """Run one claimed tick. A run that already started is not run again."""
+    rt = context.runtime()
+    project_uuid, schedule_uuid, at = (
+        UUID(project_id),
+        UUID(schedule_id),
+        datetime.fromisoformat(tick),
+    )
+    where = (
+        schedule_runs.c.project_id == project_uuid,
+        schedule_runs.c.schedule_id == schedule_uuid,
+        schedule_runs.c.tick == at,
+    )
+    with rt.db.tenant(project_uuid) as conn:
+        started = conn.execute(
+            update(schedule_runs)
+            .where(*where, schedule_runs.c.status == "queued")
+            .values(status="running", started_at=func.now())
+            .returning(schedule_runs.c.tick)
+        ).first()
+        if started is None:
+            return "already run"
+        schedule = service.get_schedule(conn, project_uuid, schedule_uuid)
+    with rt.db.unscoped() as conn:
+        project = get_project_by_id(conn, project_uuid)
+    status, result, error = "succeeded", None, None
+    try:
+        result = ACTIONS[schedule.definition.action["type"]](rt, project, schedule, at)
+    except (CairnError, httpx.HTTPError, OSError, ValueError) as exc:
+        status = "failed"
+        error = (exc.detail if isinstance(exc, CairnError) else f"{type(exc).__name__}: {exc}")[
+            :500
+        ]
+        log.warning(
+            "schedule run failed", extra={"schedule": schedule.definition.name, "error": error}
+        )
+    with rt.db.tenant(project_uuid) as conn:
+        conn.execute(
+            update(schedule_runs)
+            .where(*where)
+            .values(status=status, finished_at=func.now(), result=result, error=error)
+        )
+        conn.execute(
+            update(schedules)
+            .where(schedules.c.project_id == project_uuid, schedules.c.id == schedule_uuid)
+            .values(last_run_at=at, last_status=status, last_error=error)
+        )
+    return status
+
+
+def _purge(
+    rt: Runtime, project: Project, schedule: service.Schedule, tick: datetime
+) -> dict[str, Any]:
+    """Delete a collection's records created before `tick - older_than` (and matching the
+    filter). A bulk maintenance delete: it writes no per-record events."""
+    action = schedule.definition.action
+    cutoff = tick - parse_duration(action["older_than"])
+    with rt.db.tenant(project.id) as conn:
+        coll = collections.load(conn, project, action["collection"])
+        conditions = [coll.table.c.created_at < cutoff]
+        if action.get("filter"):
+            conditions.append(compile_expression(action["filter"], coll.fields))
+        deleted = conn.execute(delete(coll.table).where(*conditions)).rowcount
+    return {"deleted": deleted, "cutoff": cutoff.isoformat()}
+
+
+def _export(
+    rt: Runtime, project: Project, schedule: service.Schedule, tick: datetime
+) -> dict[str, Any]:
+    """Stream a collection to data/exports/<project>/<collection>-<tick>.jsonl."""
+    name = schedule.definition.action["collection"]
+    folder = Path(rt.settings.data_dir) / "exports" / project.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{tick.strftime('%Y%m%dT%H%M%SZ')}.jsonl"
+    written = 0
+    with rt.db.tenant(project.id) as conn, path.open("w") as out:
+        coll = collections.load(conn, project, name)
+        rows = conn.execution_options(yield_per=EXPORT_BATCH).execute(
+            select(coll.table).order_by(coll.table.c.id)
+        )
+        for row in rows:
+            out.write(json.dumps(dict(row._mapping), default=str) + "\n")
+            written += 1
+    return {"path": str(path), "records": written}
+
+
+def _webhook(
+    rt: Runtime, project: Project, schedule: service.Schedule, tick: datetime
+) -> dict[str, Any]:
+    action = schedule.definition.action
+    check_url(action["url"], allow_private=rt.settings.webhook_allow_private)
+    body = json.dumps(
+        {
+            "type": "schedule.tick",
+            "project": project.slug,
+            "schedule": schedule.definition.name,
+            "tick": tick.isoformat(),
+        }
+    )
+    now = datetime.now(UTC)
+    msg_id = f"{schedule.id}-{int(tick.timestamp())}"
+    secret = rt.webhook_box.open(action["secret_sealed"].encode())
+    response = httpx.post(
+        action["url"],
+        content=body,
+        timeout=10,
+        follow_redirects=False,
+        headers={
+            "content-type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Signer(secret).sign(msg_id, now, body),
+        },
+    )
+    if not 200 <= response.status_code < 300:
+        raise ReceiverFailed(f"the receiver answered {response.status_code}")
+    return {"status_code": response.status_code}
+
+
+ACTIONS = {"purge": _purge, "export": _export, "webhook": _webhook}
