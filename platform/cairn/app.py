@@ -12,6 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from cairn.auth import api as api_keys_api
 from cairn.config import Settings
 from cairn.http import health, metrics, problems, request_context
+from cairn.jobs import api as jobs_api
 from cairn.openapi import api as openapi_api
 from cairn.records import api as records_api
 from cairn.runtime import Runtime
@@ -55,6 +56,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(records_api.batch_bp)
     app.register_blueprint(webhooks_api.bp)
     app.register_blueprint(schedules_api.bp)
+    app.register_blueprint(jobs_api.bp)
     app.register_blueprint(openapi_api.bp)
     app.register_blueprint(admin_bp, url_prefix="/_")
     return app

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import click
 
-from cairn.cli.context import settings_from_env
-from cairn.cli.output import command_output
+from cairn.cli.context import open_runtime, settings_from_env
+from cairn.cli.output import Result, command_output, table
 from cairn.config import Settings
 from cairn.errors import ConfigError, Invalid
+from cairn.jobs import service as job_service
 
 SWEEP_EVERY_SECONDS = 15
 HOUSEKEEPING_EVERY_SECONDS = 3600
@@ -77,3 +78,56 @@ def scheduler() -> None:
     # Project schedules: a tick job every 20 s claims due ticks (each exactly once).
     cron.register(schedule_tasks.tick_schedules, queue_name="default", interval=TICK_EVERY_SECONDS)
     cron.start()  # type: ignore[no-untyped-call]
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """A project's background jobs: list, show, retry, purge the failed ones."""
+
+
+_JOB_COLUMNS = ["id", "function", "queue", "status", "enqueued_at", "ended_at", "error"]
+project_option = click.option("--project", "-p", "slug", required=True, help="Project slug.")
+
+
+@jobs_group.command("list")
+@project_option
+@click.option("--status", type=click.Choice(job_service.STATUSES), help="Only jobs in this state.")
+@command_output
+def jobs_list(slug: str, status: str | None) -> Result:
+    """List the project's recent jobs, newest first."""
+    with open_runtime(redis=True) as rt:
+        views = job_service.list_jobs(rt.redis, rt.projects.resolve(slug).id, status=status)
+    rows = [v.as_dict() for v in views]
+    return Result({"items": rows}, table(rows, _JOB_COLUMNS) if rows else ["no jobs"])
+
+
+@jobs_group.command("show")
+@project_option
+@click.argument("job_id")
+@command_output
+def jobs_show(slug: str, job_id: str) -> Result:
+    """Show one job (status, times, retries left, error summary)."""
+    with open_runtime(redis=True) as rt:
+        view = job_service.get_job(rt.redis, rt.projects.resolve(slug).id, job_id)
+    return Result(view.as_dict(), [f"{k}: {v}" for k, v in view.as_dict().items()])
+
+
+@jobs_group.command("retry")
+@project_option
+@click.argument("job_id")
+@command_output
+def jobs_retry(slug: str, job_id: str) -> Result:
+    """Put a failed job back on its queue."""
+    with open_runtime(redis=True) as rt:
+        view = job_service.retry_job(rt.redis, rt.projects.resolve(slug).id, job_id)
+    return Result(view.as_dict(), [f"requeued job {view.id}"])
+
+
+@jobs_group.command("purge-failed")
+@project_option
+@command_output
+def jobs_purge_failed(slug: str) -> Result:
+    """Delete the project's failed jobs."""
+    with open_runtime(redis=True) as rt:
+        purged = job_service.purge_failed(rt.redis, rt.projects.resolve(slug).id)
+    return Result({"purged": purged}, [f"purged {purged} failed job(s)"])

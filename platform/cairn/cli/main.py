@@ -9,7 +9,7 @@ from cairn import __version__
 from cairn.cli.apply import apply, export
 from cairn.cli.db import db_group
 from cairn.cli.housekeeping import housekeeping
-from cairn.cli.jobs import scheduler, worker
+from cairn.cli.jobs import jobs_group, scheduler, worker
 from cairn.cli.keys import keys_group
 from cairn.cli.projects import projects_group
 from cairn.cli.schedules import schedules_group
@@ -33,6 +33,7 @@ cli.add_command(housekeeping)
 cli.add_command(worker)
 cli.add_command(scheduler)
 cli.add_command(schedules_group)
+cli.add_command(jobs_group)
 
 
 def main() -> None:

@@ -32,6 +32,8 @@ class PendingJob:
     args: tuple[str, ...]
     job_id: str
     delay_seconds: float = 0.0
+    # The project the job works for: it shows in that project's /jobs, and only there.
+    project_id: UUID | None = None
 
 
 Committed = list[PendingJob]

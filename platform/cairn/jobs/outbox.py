@@ -28,7 +28,13 @@ DISPATCH = "cairn.jobs.tasks.dispatch_event"
 
 
 def dispatch_job(project_id: UUID, event_id: UUID) -> PendingJob:
-    return PendingJob("default", DISPATCH, (str(project_id), str(event_id)), f"event-{event_id}")
+    return PendingJob(
+        "default",
+        DISPATCH,
+        (str(project_id), str(event_id)),
+        f"event-{event_id}",
+        project_id=project_id,
+    )
 
 
 EVENT_TYPES = {"create": "record.created", "update": "record.updated", "delete": "record.deleted"}

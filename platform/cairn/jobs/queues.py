@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -16,6 +18,15 @@ from cairn.db.engine import PendingJob
 log = logging.getLogger(__name__)
 
 QUEUES = ("default", "webhooks", "email")
+
+
+PROJECT_INDEX_SIZE = 10_000
+
+
+def project_index(project_id: UUID) -> str:
+    """A sorted set of the project's recent job ids: what /jobs lists, so a project never
+    scans (or sees) other projects' jobs."""
+    return f"cairn:jobs:{project_id}"
 
 
 def queue(redis: Redis[bytes], name: str = "default") -> Queue:
@@ -30,6 +41,9 @@ def enqueue_jobs(redis: Redis[bytes], jobs: list[PendingJob]) -> bool:
         return True
     try:
         with redis.pipeline() as pipe:
+            # One MULTI for everything: RQ's enqueue would otherwise open it itself, and
+            # refuses to once other commands (the project index) are queued.
+            pipe.multi()
             for job in jobs:
                 q = queue(redis, job.queue)
                 options: dict[str, Any] = {
@@ -37,6 +51,11 @@ def enqueue_jobs(redis: Redis[bytes], jobs: list[PendingJob]) -> bool:
                     "pipeline": pipe,
                     "result_ttl": 3600,
                 }
+                if job.project_id is not None:
+                    options["meta"] = {"project_id": str(job.project_id)}
+                    index = project_index(job.project_id)
+                    pipe.zadd(index, {job.job_id: time.time()})
+                    pipe.zremrangebyrank(index, 0, -PROJECT_INDEX_SIZE - 1)
                 if job.delay_seconds > 0:
                     # RQ keeps whole seconds, rounded down: pad so a job never runs early
                     # (a receiver's Retry-After is a minimum).

@@ -289,6 +289,7 @@ def claim_due(conn: Connection, project_id: UUID, now: datetime) -> list[Pending
                 RUN,
                 (str(project_id), str(schedule.id), tick.isoformat()),
                 f"schedule-{schedule.id}-{int(tick.timestamp())}",
+                project_id=project_id,
             )
             after_commit(conn, job)
             jobs.append(job)

@@ -51,6 +51,7 @@ def deliver_job(
         (str(project_id), str(delivery_id)),
         f"delivery-{delivery_id}-{attempt}",
         delay,
+        project_id=project_id,
     )
 
 

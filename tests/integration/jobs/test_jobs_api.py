@@ -1,0 +1,83 @@
+"""A project's jobs over HTTP and the CLI: listed, inspected, retried, purged — and never
+visible to another project."""
+
+from __future__ import annotations
+
+import json
+
+from flask.testing import FlaskClient
+from rq import Queue, SimpleWorker
+
+from cairn.auth.keys import IssuedKey
+from cairn.db.engine import PendingJob
+from cairn.jobs import context
+from cairn.jobs.queues import enqueue_jobs
+from cairn.runtime import Runtime
+from cairn.tenancy.service import Project
+from tests.conftest import CairnCli, auth
+from tests.factories import make_key
+from tests.integration.http.test_app import assert_problem
+
+
+def failing_job(runtime: Runtime, project: Project, name: str) -> str:
+    """A real job of the project that fails in a real worker (a malformed schedule id)."""
+    job = PendingJob(
+        "default",
+        "cairn.schedules.tasks.run_schedule",
+        (str(project.id), "not-a-uuid", "2030-01-01T00:00:00+00:00"),
+        f"test-{name}",
+        project_id=project.id,
+    )
+    assert enqueue_jobs(runtime.redis, [job])
+    context.use(runtime)
+    SimpleWorker([Queue("default", connection=runtime.redis)], connection=runtime.redis).work(
+        burst=True
+    )
+    return job.job_id
+
+
+def test_jobs_are_listed_inspected_retried_and_private(
+    client: FlaskClient,
+    runtime: Runtime,
+    project: Project,
+    other_project: Project,
+    admin_key: IssuedKey,
+) -> None:
+    job_id = failing_job(runtime, project, f"{project.slug}-1")
+    base = f"/api/v1/projects/{project.slug}/jobs"
+    failed = client.get(f"{base}?status=failed", headers=auth(admin_key)).get_json()["items"]
+    assert [j["id"] for j in failed] == [job_id]
+    assert failed[0]["function"] == "run_schedule"
+    assert failed[0]["error"].startswith("ValueError") and "Traceback" not in failed[0]["error"]
+    one = client.get(f"{base}/{job_id}", headers=auth(admin_key)).get_json()
+    assert one["status"] == "failed"
+
+    other_key = make_key(runtime, other_project)
+    other = f"/api/v1/projects/{other_project.slug}/jobs"
+    assert client.get(other, headers=auth(other_key)).get_json()["items"] == []
+    assert_problem(client.get(f"{other}/{job_id}", headers=auth(other_key)), 404)
+    assert_problem(client.post(f"{other}/{job_id}/retry", headers=auth(other_key)), 404)
+
+    retried = client.post(f"{base}/{job_id}/retry", headers=auth(admin_key))
+    assert retried.status_code == 202 and retried.get_json()["status"] == "queued"
+    assert_problem(client.post(f"{base}/{job_id}/retry", headers=auth(admin_key)), 422)
+    assert_problem(client.get(f"{base}?status=bogus", headers=auth(admin_key)), 422)
+    assert_problem(client.get(f"{base}/no-such-job", headers=auth(admin_key)), 404)
+
+
+def test_jobs_cli(
+    cairn: CairnCli, runtime: Runtime, project: Project, other_project: Project
+) -> None:
+    job_id = failing_job(runtime, project, f"{project.slug}-cli")
+    failing_job(runtime, other_project, f"{other_project.slug}-cli")
+    listed = json.loads(
+        cairn("jobs", "list", "-p", project.slug, "--status", "failed", "--json").stdout
+    )
+    assert [j["id"] for j in listed["items"]] == [job_id]
+    shown = json.loads(cairn("jobs", "show", "-p", project.slug, job_id, "--json").stdout)
+    assert shown["status"] == "failed"
+    purged = json.loads(cairn("jobs", "purge-failed", "-p", project.slug, "--json").stdout)
+    assert purged == {"purged": 1}
+    assert json.loads(cairn("jobs", "list", "-p", project.slug, "--json").stdout)["items"] == []
+    remaining = json.loads(cairn("jobs", "list", "-p", other_project.slug, "--json").stdout)
+    assert len(remaining["items"]) == 1  # the other project's failed job is untouched
