@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
 from cairn.errors import ConfigError
+from cairn.mail import DEFAULT_FROM, check_sender, parse_smtp_url
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,18 @@ def _url_with_scheme(*schemes: str) -> validate.Validator:
             raise ValidationError(f"must be a URL starting with one of {', '.join(schemes)}://")
 
     return check  # type: ignore[return-value]
+
+
+def _checked_by(check: Callable[[str], object]) -> validate.Validator:
+    """A validator from a parser that raises ValueError (whose text never repeats secrets)."""
+
+    def run(value: str) -> None:
+        try:
+            check(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+    return run  # type: ignore[return-value]
 
 
 class _EnvSchema(Schema):
@@ -104,6 +117,12 @@ class _EnvSchema(Schema):
         load_default="set_config",
         validate=validate.OneOf(["set_config", "set_local"]),
     )
+    smtp_url = fields.String(
+        data_key="CAIRN_SMTP_URL", load_default=None, validate=_checked_by(parse_smtp_url)
+    )
+    mail_from = fields.String(
+        data_key="CAIRN_MAIL_FROM", load_default=DEFAULT_FROM, validate=_checked_by(check_sender)
+    )
     webhook_allow_private = fields.Boolean(
         data_key="CAIRN_WEBHOOK_ALLOW_PRIVATE", load_default=False
     )
@@ -137,6 +156,8 @@ class Settings:
     tenant_context: Literal["set_config", "set_local"]
     key_touch_seconds: int
     webhook_allow_private: bool
+    smtp_url: str | None
+    mail_from: str
 
     @property
     def embedded_database(self) -> bool:

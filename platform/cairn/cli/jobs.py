@@ -66,6 +66,7 @@ def scheduler() -> None:
     from rq.cron import CronScheduler
 
     from cairn.jobs import tasks
+    from cairn.mail import tasks as mail_tasks
     from cairn.runtime import Runtime
     from cairn.schedules import tasks as schedule_tasks
     from cairn.schedules.service import TICK_EVERY_SECONDS
@@ -75,6 +76,7 @@ def scheduler() -> None:
     cron = CronScheduler(connection=runtime.redis, logging_level=settings.log_level)
     cron.register(tasks.sweep_outbox, queue_name="default", interval=SWEEP_EVERY_SECONDS)
     cron.register(tasks.housekeeping, queue_name="default", interval=HOUSEKEEPING_EVERY_SECONDS)
+    cron.register(mail_tasks.sweep_mail, queue_name="email", interval=60)
     # Project schedules: a tick job every 20 s claims due ticks (each exactly once).
     cron.register(schedule_tasks.tick_schedules, queue_name="default", interval=TICK_EVERY_SECONDS)
     cron.start()  # type: ignore[no-untyped-call]

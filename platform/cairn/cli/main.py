@@ -11,6 +11,7 @@ from cairn.cli.db import db_group
 from cairn.cli.housekeeping import housekeeping
 from cairn.cli.jobs import jobs_group, scheduler, worker
 from cairn.cli.keys import keys_group
+from cairn.cli.mail import mail_group
 from cairn.cli.projects import projects_group
 from cairn.cli.schedules import schedules_group
 from cairn.cli.serve import serve, web
@@ -34,6 +35,7 @@ cli.add_command(worker)
 cli.add_command(scheduler)
 cli.add_command(schedules_group)
 cli.add_command(jobs_group)
+cli.add_command(mail_group)
 
 
 def main() -> None:

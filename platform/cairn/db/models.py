@@ -5,6 +5,7 @@ from cairn.auth.models import api_keys
 from cairn.db.metadata import metadata
 from cairn.idempotency.models import idempotency_keys
 from cairn.jobs.models import events
+from cairn.mail.models import mails
 from cairn.schedules.models import schedule_runs, schedules
 from cairn.schema.models import collections
 from cairn.tenancy.models import projects
@@ -20,6 +21,7 @@ TENANT_TABLES = (
     delivery_attempts,
     events,
     idempotency_keys,
+    mails,
     schedule_runs,
     schedules,
     webhooks,
@@ -34,6 +36,7 @@ __all__ = [
     "delivery_attempts",
     "events",
     "idempotency_keys",
+    "mails",
     "metadata",
     "projects",
     "schedule_runs",

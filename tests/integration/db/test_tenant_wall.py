@@ -20,6 +20,7 @@ from cairn.db.engine import Database
 from cairn.db.metadata import CONTROL_SCHEMA
 from cairn.db.models import TENANT_TABLES
 from cairn.idempotency import service as idempotency
+from cairn.mail import service as mail
 from cairn.records import collection as collections
 from cairn.records import service as records
 from cairn.runtime import Runtime
@@ -39,7 +40,7 @@ NOTES = "collections: [{name: notes, fields: {body: {type: text}}}]"
 def two_projects(runtime: Runtime) -> tuple[Project, Project]:
     """Two projects with rows in every tenant table: a key (api_keys + audit_log), a
     collection (the registry + its own table) holding one record (+ its event), an
-    idempotency key, a webhook with a delivery and an attempt, a schedule with a run."""
+    idempotency key, a webhook with a delivery and an attempt, a schedule with a run, a mail."""
     a, b = make_project(runtime), make_project(runtime)
     for project in (a, b):
         make_key(runtime, project, scope="read")
@@ -50,6 +51,9 @@ def two_projects(runtime: Runtime) -> tuple[Project, Project]:
                 conn, notes, operator(project.id), {"body": f"secret of {project.slug}"}
             )  # writes the record and its outbox event
             idempotency.claim(conn, project.id, "operator", "k", b"\0" * 32)
+            mail.send_mail(
+                conn, project.id, to="a@example.test", subject="s", text="t", smtp_configured=False
+            )
             webhook_service.save_webhook(
                 conn,
                 runtime.webhook_box,
