@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
+from cairn.durations import parse_duration
 from cairn.errors import ConfigError
 from cairn.mail import DEFAULT_FROM, check_sender, parse_smtp_url
 
@@ -123,6 +124,9 @@ class _EnvSchema(Schema):
     mail_from = fields.String(
         data_key="CAIRN_MAIL_FROM", load_default=DEFAULT_FROM, validate=_checked_by(check_sender)
     )
+    retention = fields.String(
+        data_key="CAIRN_RETENTION", load_default="30d", validate=_checked_by(parse_duration)
+    )
     webhook_allow_private = fields.Boolean(
         data_key="CAIRN_WEBHOOK_ALLOW_PRIVATE", load_default=False
     )
@@ -158,6 +162,7 @@ class Settings:
     webhook_allow_private: bool
     smtp_url: str | None
     mail_from: str
+    retention: str
 
     @property
     def embedded_database(self) -> bool:

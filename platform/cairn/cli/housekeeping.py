@@ -13,11 +13,9 @@ from cairn.jobs import context, tasks
 @click.command("housekeeping")
 @command_output
 def housekeeping() -> Result:
-    """Delete expired idempotency keys in every project (what the scheduler runs hourly)."""
+    """Expire idempotency keys and drop what outlived CAIRN_RETENTION, in every project
+    (what the scheduler runs hourly)."""
     with open_runtime() as rt:
         context.use(rt)
         purged = tasks.housekeeping()
-    return Result(
-        {"idempotency_keys_purged": purged},
-        [f"purged {purged} expired idempotency key(s)"],
-    )
+    return Result(purged, [f"{kind}: {count} removed" for kind, count in purged.items()])

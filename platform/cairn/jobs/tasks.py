@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
+from cairn.durations import parse_duration
 from cairn.idempotency import service as idempotency
 from cairn.jobs import context
 from cairn.jobs.models import events
 from cairn.jobs.outbox import dispatch_job
 from cairn.jobs.queues import enqueue_jobs
+from cairn.mail.models import mails
+from cairn.schedules.models import schedule_runs
 from cairn.tenancy.service import list_projects
 from cairn.webhooks import delivery
+from cairn.webhooks.models import deliveries
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +100,47 @@ def sweep_outbox() -> int:
     return handed
 
 
-def housekeeping() -> int:
-    """Expire idempotency keys in every project; returns how many were deleted."""
+def housekeeping() -> dict[str, int]:
+    """In every project: expire idempotency keys, and drop what outlived CAIRN_RETENTION
+    (dispatched events no pending delivery needs, finished deliveries with their attempts,
+    schedule runs, sent or kept mails). Returns how many rows of each kind went."""
     rt = context.runtime()
+    cutoff = func.now() - parse_duration(rt.settings.retention)
     with rt.db.unscoped() as conn:
         projects = list_projects(conn)
-    purged = 0
+    purged = dict.fromkeys(
+        ("idempotency_keys", "events", "deliveries", "schedule_runs", "mails"), 0
+    )
     for project in projects:
         with rt.db.tenant(project.id) as conn:
-            purged += idempotency.purge_expired(conn, project.id)
+            purged["idempotency_keys"] += idempotency.purge_expired(conn, project.id)
+            for kind, count in _expire(conn, project.id, cutoff).items():
+                purged[kind] += count
     return purged
+
+
+def _expire(conn: Connection, project_id: UUID, cutoff: Any) -> dict[str, int]:
+    pending = select(deliveries.c.event_id).where(
+        deliveries.c.project_id == project_id, deliveries.c.status == "pending"
+    )
+    statements = {
+        "deliveries": delete(deliveries).where(
+            deliveries.c.project_id == project_id,
+            deliveries.c.status != "pending",
+            deliveries.c.updated_at < cutoff,
+        ),
+        "events": delete(events).where(
+            events.c.project_id == project_id,
+            events.c.dispatched_at < cutoff,
+            events.c.id.not_in(pending),
+        ),
+        "schedule_runs": delete(schedule_runs).where(
+            schedule_runs.c.project_id == project_id, schedule_runs.c.tick < cutoff
+        ),
+        "mails": delete(mails).where(
+            mails.c.project_id == project_id,
+            mails.c.status != "queued",
+            mails.c.created_at < cutoff,
+        ),
+    }
+    return {kind: int(conn.execute(statement).rowcount) for kind, statement in statements.items()}
