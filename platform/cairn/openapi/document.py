@@ -11,18 +11,21 @@ Pure: a project and its collections in, a dict out; no Flask, no database.
 - Records, list items, pages and expansions are marshmallow schemas built here from the same
   per-type fields, minus the validators that only writes enforce (min/max, lengths, pattern:
   changing them "applies to writes from now on", so stored records need not satisfy them).
-- The admin APIs reuse `cairn.auth.schemas`; collection definitions are plain JSON Schema.
+- The admin APIs reuse `cairn.auth.schemas`; collection definitions, webhooks, schedules and
+  jobs (validated by hand in their services, not by marshmallow) are plain JSON Schema.
 
 Names are stable and collision-free: a collection `blog_posts` gives the components
 `BlogPostsRecord`, `BlogPostsListItem`, `BlogPostsExpand`, `BlogPostsPage`, `BlogPostsCreate`,
 `BlogPostsUpdate` and the operations `listBlogPosts`, `createBlogPosts`, `getBlogPosts`,
 `updateBlogPosts`, `deleteBlogPosts`. The fixed operations are named resource first
-(`apiKeysList`, `collectionsGet`, `batch`, `openapiDocument`) so no collection name can
-produce one of them, and no fixed component name ends in a per-collection suffix.
+(`apiKeysList`, `collectionsGet`, `webhooksDeliveries`, `jobsRetry`, `batch`,
+`openapiDocument`): none starts with a record verb followed by a capital, so no collection
+name can produce one of them, and no fixed component name ends in a per-collection suffix.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -35,11 +38,13 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import make_schema_key, resolve_schema_cls
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
+from rq.job import JobStatus
 
 from cairn import __version__
 from cairn.auth.models import API_KEY_SCOPES
 from cairn.auth.schemas import CreateKeyIn, Duration, IssuedKeyOut, KeyOut
 from cairn.idempotency.service import MAX_KEY_LENGTH
+from cairn.jobs.service import STATUSES as JOB_STATUS_FILTERS
 from cairn.records.batch import MAX_OPERATIONS
 from cairn.records.collection import Collection
 from cairn.schema.definitions import FIELD_TYPES, NAME, ON_DELETE, RULE_ACTIONS, FieldDef
@@ -54,6 +59,7 @@ from cairn.schema.values import (
     marshmallow_field,
 )
 from cairn.tenancy.service import Project
+from cairn.webhooks.service import EVENT_TYPES as WEBHOOK_EVENTS
 
 OPENAPI_VERSION = "3.1.0"
 PROBLEM_MIME = "application/problem+json"
@@ -67,6 +73,7 @@ COLLECTION_SUFFIXES = ("Record", "ListItem", "Expand", "Page", "Create", "Update
 RECORD_VERBS = ("list", "create", "get", "update", "delete")
 # Tags of the fixed operations; collections tag theirs with their (lower-case) name.
 TAG_BATCH, TAG_SCHEMA, TAG_KEYS, TAG_OPENAPI = "Batch", "Collections", "API keys", "OpenAPI"
+TAG_WEBHOOKS, TAG_SCHEDULES, TAG_JOBS = "Webhooks", "Schedules", "Jobs"
 
 
 def pascal(name: str) -> str:
@@ -416,6 +423,343 @@ def _definition_schemas() -> dict[str, dict[str, Any]]:
     }
 
 
+# -- webhooks, schedules, jobs (plain JSON Schema: their services validate by hand) --------
+
+# The name pattern of webhooks and schedules (their services' `_NAME`; a test compares them).
+RESOURCE_NAME = r"^[a-z][a-z0-9_-]{0,62}$"
+# cairn.durations' pattern; the value must also be positive and at most 100 years.
+DURATION_PATTERN = r"^\s*[0-9]{1,9}\s*[smhdw]\s*$"
+# What cairn.webhooks.delivery sets; a schedule run's (cairn.schedules.tasks).
+DELIVERY_STATUSES = ("pending", "succeeded", "failed")
+RUN_STATUSES = ("queued", "running", "succeeded", "failed")
+RUN_OUTCOMES = ("succeeded", "failed")
+# Column widths the database holds them in.
+MAX_CRON_LENGTH, MAX_TIMEZONE_LENGTH = 120, 64
+
+_UUID_SCHEMA = {"type": "string", "format": "uuid"}
+_TIME = {"type": "string", "format": "date-time"}
+_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+_UNPAGED = {
+    "type": "null",
+    "description": "always null: the whole list is one page (the shape of the paged lists)",
+}
+
+
+def _object(
+    properties: dict[str, Any],
+    required: Iterable[str] = (),
+    *,
+    closed: bool = False,
+    description: str | None = None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object"}
+    if description:
+        out["description"] = description
+    if required:
+        out["required"] = list(required)
+    out["properties"] = properties
+    if closed:
+        out["additionalProperties"] = False
+    return out
+
+
+def _list_of(name: str, description: str, next_cursor: dict[str, Any]) -> dict[str, Any]:
+    items = {"type": "array", "items": ref(name), "description": description}
+    return _object({"items": items, "next_cursor": next_cursor}, ["items", "next_cursor"])
+
+
+def _webhook_schemas() -> dict[str, dict[str, Any]]:
+    name = {"type": "string", "pattern": RESOURCE_NAME}
+    events = {
+        "type": "array",
+        "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)},
+        "minItems": 1,
+    }
+    collections = {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "only events of these collections (not checked to exist); "
+        "empty: every collection",
+    }
+    url_in = {
+        "type": "string",
+        "format": "uri",
+        "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]",
+        "description": "an http:// or https:// URL with a host. The host must resolve, and "
+        "to public addresses only unless the operator allows private targets "
+        "(CAIRN_WEBHOOK_ALLOW_PRIVATE=1); checked again before every delivery.",
+        "examples": ["https://example.com/hooks/cairn"],
+    }
+    webhook = {
+        "id": _UUID_SCHEMA,
+        "name": name,
+        "url": {"type": "string"},
+        "events": {**events, "uniqueItems": True},
+        "collections": {**collections, "description": "empty: every collection"},
+        "enabled": {"type": "boolean"},
+        "created_at": _TIME,
+        "updated_at": _TIME,
+    }
+    secret = {
+        "type": "string",
+        "description": "the signing secret (Standard Webhooks): generated by Cairn, "
+        "shown this once; store it now",
+    }
+
+    def body(*, create: bool) -> dict[str, Any]:
+        properties: dict[str, Any] = {
+            "name": name,
+            "url": url_in,
+            "events": {
+                **events,
+                "description": "the event types to deliver (repeats are dropped)",
+            },
+            "collections": {**collections, **({"default": []} if create else {})},
+            "enabled": {"type": "boolean", **({"default": True} if create else {})},
+            "secret": {
+                "type": ["string", "null"],
+                "minLength": 24,
+                "description": "the signing secret (`whsec_…` from Standard Webhooks, or any "
+                "string of 24 or more characters); never returned. "
+                + (
+                    "Null or absent: Cairn generates one and returns it in this response only."
+                    if create
+                    else "Null or absent: the current one is kept."
+                ),
+            },
+        }
+        return _object(
+            properties,
+            ["name", "url", "events"] if create else (),
+            closed=True,
+            description=None if create else "the keys to change; the others keep their value",
+        )
+
+    attempt = _object(
+        {
+            "attempt": {"type": "integer", "minimum": 1},
+            "started_at": _TIME,
+            "duration_ms": {"type": "integer", "minimum": 0},
+            "status_code": {
+                "type": ["integer", "null"],
+                "description": "the receiver's HTTP status; null when no response came",
+            },
+            "error": {**_TEXT_OR_NULL, "description": "why no response came (or was refused)"},
+            "response_excerpt": {
+                **_TEXT_OR_NULL,
+                "description": "the start of the receiver's response body",
+            },
+        },
+        ["attempt", "started_at", "duration_ms", "status_code", "error", "response_excerpt"],
+    )
+    delivery = {
+        "id": {**_UUID_SCHEMA, "description": "also the `webhook-id` header of every attempt"},
+        "event_id": _UUID_SCHEMA,
+        "status": {"type": "string", "enum": list(DELIVERY_STATUSES)},
+        "attempts": {"type": "integer", "minimum": 0},
+        "attempt_limit": {"type": "integer", "minimum": 1},
+        "next_attempt_at": {
+            **_TIME_OR_NULL,
+            "description": "pending only: when the next attempt is due",
+        },
+        "last_status_code": {"type": ["integer", "null"]},
+        "last_error": _TEXT_OR_NULL,
+        "created_at": _TIME,
+        "updated_at": _TIME,
+        "attempts_log": {
+            "type": "array",
+            "items": ref("WebhookAttempt"),
+            "description": "every attempt, oldest first",
+        },
+    }
+    return {
+        "Webhook": _object(webhook, webhook),
+        "WebhookIssued": _object(
+            {**webhook, "secret": secret},
+            webhook,
+            description="the webhook; with `secret` when Cairn generated it",
+        ),
+        "WebhookInput": body(create=True),
+        "WebhookPatch": body(create=False),
+        "WebhookList": _list_of("Webhook", "every webhook, by name", _UNPAGED),
+        "WebhookAttempt": attempt,
+        "WebhookDelivery": _object(delivery, delivery),
+        "WebhookDeliveryList": _list_of(
+            "WebhookDelivery",
+            "deliveries, newest first",
+            {
+                "type": ["string", "null"],
+                "description": "pass as `cursor` for the next page; null at the end",
+            },
+        ),
+    }
+
+
+def _schedule_schemas() -> dict[str, dict[str, Any]]:
+    collection = {
+        "type": "string",
+        "description": "the collection to act on (checked when the schedule runs)",
+    }
+    actions = {
+        "purge": _object(
+            {
+                "type": {"const": "purge"},
+                "collection": collection,
+                "older_than": {
+                    "type": "string",
+                    "pattern": DURATION_PATTERN,
+                    "description": "records created longer than this before the tick, such "
+                    "as `30d` (units s, m, h, d, w; positive, at most 100 years)",
+                },
+                "filter": {
+                    "type": ["string", "null"],
+                    "minLength": 1,
+                    "description": "only records matching this filter expression",
+                },
+            },
+            ["type", "collection", "older_than"],
+            closed=True,
+            description="delete old records of a collection (no per-record events)",
+        ),
+        "export": _object(
+            {"type": {"const": "export"}, "collection": collection},
+            ["type", "collection"],
+            closed=True,
+            description="write a collection to a JSON-lines file under the data directory",
+        ),
+        "webhook": _object(
+            {
+                "type": {"const": "webhook"},
+                "url": {
+                    "type": "string",
+                    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+                    "description": "where to POST a signed notice of the tick; the same guard "
+                    "as webhook URLs applies",
+                },
+                "secret": {
+                    "type": ["string", "null"],
+                    "minLength": 24,
+                    "writeOnly": True,
+                    "description": "the signing secret (24 or more characters); never "
+                    "returned. Null or absent: Cairn generates one on create, and a changed "
+                    "webhook action keeps the current one",
+                },
+            },
+            ["type", "url"],
+            closed=True,
+            description="POST a signed notice of each tick to a URL",
+        ),
+    }
+    names = {kind: f"Schedule{kind.capitalize()}Action" for kind in actions}
+    action = {
+        "oneOf": [ref(n) for n in names.values()],
+        "discriminator": {
+            "propertyName": "type",
+            "mapping": {kind: ref(n)["$ref"] for kind, n in names.items()},
+        },
+    }
+    cron = {
+        "type": "string",
+        "maxLength": MAX_CRON_LENGTH,
+        "description": "a cron expression: five fields (minute hour day month weekday), "
+        "optionally a sixth (seconds) and a seventh (year), or an alias such as `@daily`; "
+        "evaluated in `timezone`",
+        "examples": ["0 3 * * *"],
+    }
+    timezone = {
+        "type": "string",
+        "maxLength": MAX_TIMEZONE_LENGTH,
+        "description": "an IANA time zone such as `Europe/Berlin`",
+    }
+    schedule = {
+        "id": _UUID_SCHEMA,
+        "name": {"type": "string", "pattern": RESOURCE_NAME},
+        "cron": {"type": "string"},
+        "timezone": {"type": "string"},
+        "action": {**action, "description": "the action (a webhook action's secret left out)"},
+        "enabled": {"type": "boolean"},
+        "next_run_at": {**_TIME_OR_NULL, "description": "the next tick; null when disabled"},
+        "last_run_at": {**_TIME_OR_NULL, "description": "the tick of the last run"},
+        "last_status": {"type": ["string", "null"], "enum": [*RUN_OUTCOMES, None]},
+        "last_error": _TEXT_OR_NULL,
+    }
+
+    def body(*, create: bool) -> dict[str, Any]:
+        properties: dict[str, Any] = {
+            "name": {"type": "string", "pattern": RESOURCE_NAME},
+            "cron": cron,
+            "timezone": {**timezone, **({"default": "UTC"} if create else {})},
+            "action": action if create else {**action, "description": "replaces the action"},
+            "enabled": {"type": "boolean", **({"default": True} if create else {})},
+        }
+        return _object(
+            properties,
+            ["name", "cron", "action"] if create else (),
+            closed=True,
+            description=None if create else "the keys to change; the others keep their value",
+        )
+
+    run = {
+        "schedule_id": _UUID_SCHEMA,
+        "tick": _TIME,
+        "status": {"type": "string", "enum": list(RUN_STATUSES)},
+        "started_at": _TIME_OR_NULL,
+        "finished_at": _TIME_OR_NULL,
+        "result": {
+            "type": ["object", "null"],
+            "description": "what the action did: `deleted` and `cutoff` (purge), `path` and "
+            "`records` (export), `status_code` (webhook)",
+        },
+        "error": _TEXT_OR_NULL,
+    }
+    return {
+        **{names[kind]: schema for kind, schema in actions.items()},
+        "ScheduleAction": action,
+        "Schedule": _object(schedule, schedule),
+        "ScheduleInput": body(create=True),
+        "SchedulePatch": body(create=False),
+        "ScheduleList": _list_of("Schedule", "every schedule, by name", _UNPAGED),
+        "ScheduleRun": _object(run, run),
+        "ScheduleRunList": _list_of("ScheduleRun", "the 20 latest runs, newest first", _UNPAGED),
+    }
+
+
+def _job_schemas() -> dict[str, dict[str, Any]]:
+    job = {
+        "id": {"type": "string"},
+        "queue": {"type": "string"},
+        "function": {"type": "string", "description": "the task, such as `deliver_webhook`"},
+        "status": {"type": "string", "enum": [s.value for s in JobStatus]},
+        "enqueued_at": _TIME_OR_NULL,
+        "started_at": _TIME_OR_NULL,
+        "ended_at": _TIME_OR_NULL,
+        "retries_left": {"type": ["integer", "null"]},
+        "error": {
+            **_TEXT_OR_NULL,
+            "maxLength": 300,
+            "description": "failed jobs only: the error's last line (no traceback)",
+        },
+    }
+    return {
+        "Job": _object(job, job),
+        "JobList": _list_of(
+            "Job",
+            "up to 50 of the project's most recent jobs (with `status`, of those in that "
+            "state), newest first",
+            _UNPAGED,
+        ),
+    }
+
+
+def fixed_json_schemas() -> dict[str, dict[str, Any]]:
+    """The fixed components written as JSON Schema (not converted from marshmallow); fresh
+    copies, so that no document shares a dict with another (or with this module)."""
+    return copy.deepcopy(
+        {**_definition_schemas(), **_webhook_schemas(), **_schedule_schemas(), **_job_schemas()}
+    )
+
+
 # -- parameters, headers, error responses -------------------------------------------------
 
 
@@ -540,6 +884,34 @@ PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
         "path",
         {"name": "name", "schema": _NAME_SCHEMA, "description": "collection name"},
     ),
+    "WebhookId": (
+        "path",
+        {"name": "webhook_id", "schema": _UUID_SCHEMA, "description": "webhook id"},
+    ),
+    "DeliveryId": (
+        "path",
+        {"name": "delivery_id", "schema": _UUID_SCHEMA, "description": "delivery id"},
+    ),
+    "ScheduleId": (
+        "path",
+        {"name": "schedule_id", "schema": _UUID_SCHEMA, "description": "schedule id"},
+    ),
+    "JobId": (
+        "path",
+        {
+            "name": "job_id",
+            "schema": {"type": "string", "minLength": 1},
+            "description": "job id (the `id` of a listed job)",
+        },
+    ),
+    "JobStatus": (
+        "query",
+        _query(
+            "status",
+            {"type": "string", "enum": list(JOB_STATUS_FILTERS)},
+            "Only jobs in this state; any other value is a 422.",
+        ),
+    ),
 }
 
 HEADERS: dict[str, dict[str, Any]] = {
@@ -570,7 +942,7 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "enum": ["true"]},
     },
     "NoStore": {
-        "description": "The response holds a secret: `no-store`.",
+        "description": "`no-store`: the response holds (or may hold) a secret.",
         "required": True,
         "schema": {"type": "string"},
     },
@@ -612,13 +984,14 @@ ERRORS: dict[int, tuple[str, str, dict[str, str]]] = {
     403: ("Forbidden", "The key's scope is not enough, or a create rule refused.", {}),
     404: (
         "NotFound",
-        "No such project, collection, record or key (a record hidden by a rule is a 404 too).",
+        "No such project, collection, record, key, webhook, delivery, schedule or job (a "
+        "record hidden by a rule is a 404 too).",
         {},
     ),
     409: (
         "Conflict",
-        "A unique value is taken, a related record still points here, or a schema change is "
-        "destructive or blocked by the data (`plan` says which).",
+        "A unique value (or webhook or schedule name) is taken, a related record still points "
+        "here, or a schema change is destructive or blocked by the data (`plan` says which).",
         {},
     ),
     412: (
@@ -630,8 +1003,10 @@ ERRORS: dict[int, tuple[str, str, dict[str, str]]] = {
     415: ("UnsupportedMediaType", "The body is not sent as application/json.", {}),
     422: (
         "ValidationFailed",
-        "The body did not pass validation (`errors` by field), or an Idempotency-Key was "
-        "reused with another body.",
+        "The body or a parameter did not pass validation (`errors` by field), an "
+        "Idempotency-Key was reused with another body, or the resource is not in a state that "
+        "allows the operation (rotating a key that is not active, redelivering a pending "
+        "delivery, retrying a job that has not failed).",
         {},
     ),
     429: (
@@ -770,7 +1145,8 @@ class _Builder:
     def _description(self) -> str:
         return (
             f"The HTTP API of the Cairn project `{self.project.slug}`: its collections' records "
-            "and, with an admin key, its schema and API keys. Errors are RFC 9457 "
+            "and, with an admin key, its schema, API keys, webhooks, schedules and "
+            "background jobs. Errors are RFC 9457 "
             "`application/problem+json`. Generated from the live collection definitions; "
             "`info.version` changes whenever a collection does."
         )
@@ -782,6 +1158,16 @@ class _Builder:
             {"name": TAG_BATCH, "description": "several record writes in one transaction"},
             {"name": TAG_SCHEMA, "description": "collection definitions (admin keys)"},
             {"name": TAG_KEYS, "description": "the project's API keys (admin keys)"},
+            {
+                "name": TAG_WEBHOOKS,
+                "description": "signed record events POSTed to URLs, and their deliveries "
+                "(admin keys)",
+            },
+            {
+                "name": TAG_SCHEDULES,
+                "description": "cron-timed purges, exports and webhook calls (admin keys)",
+            },
+            {"name": TAG_JOBS, "description": "the project's background jobs (admin keys)"},
             {"name": TAG_OPENAPI, "description": "this document"},
         ]
 
@@ -810,7 +1196,7 @@ class _Builder:
         self.names.update({schema_class: name for name, (schema_class, _) in FIXED_SCHEMAS.items()})
         for name, (schema_class, always) in FIXED_SCHEMAS.items():
             self._register(name, schema_class(), always)
-        for name, component in _definition_schemas().items():
+        for name, component in fixed_json_schemas().items():
             self.spec.components.schema(name, component)
 
         for coll in self.collections:
@@ -821,6 +1207,9 @@ class _Builder:
         self._batch_path()
         self._collection_paths()
         self._api_key_paths()
+        self._webhook_paths()
+        self._schedule_paths()
+        self._job_paths()
         self._openapi_path()
         document: dict[str, Any] = self.spec.to_dict()
         document["info"]["x-cairn-collections"] = {c.name: c.version for c in self.collections}
@@ -1187,6 +1576,226 @@ class _Builder:
             },
         )
 
+    def _webhook_paths(self) -> None:
+        read, write = (401, 403, 404, 429, 503), (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+        saved = {"Cache-Control": "NoStore"}
+        self.spec.path(
+            "/webhooks",
+            operations={
+                "get": _operation(
+                    "webhooksList",
+                    TAG_WEBHOOKS,
+                    "List webhooks",
+                    _responses({"200": _ok("Every webhook.", ref("WebhookList"))}, read),
+                ),
+                "post": _operation(
+                    "webhooksCreate",
+                    TAG_WEBHOOKS,
+                    "Create a webhook",
+                    _responses(
+                        {
+                            "201": _ok(
+                                "The webhook; with `secret` when Cairn generated it (shown "
+                                "this once).",
+                                ref("WebhookIssued"),
+                                {"Location": "Location", **saved},
+                            )
+                        },
+                        write,
+                    ),
+                    body=_body(ref("WebhookInput"), "The new webhook."),
+                    description="Events of the chosen types (and collections) are POSTed to "
+                    "`url`, signed with the secret (Standard Webhooks headers `webhook-id`, "
+                    "`webhook-timestamp`, `webhook-signature`), and retried with growing "
+                    "delays. A name already taken is a 409.",
+                ),
+            },
+        )
+        self.spec.path(
+            "/webhooks/{webhook_id}",
+            parameters=_params("WebhookId"),
+            operations={
+                "get": _operation(
+                    "webhooksGet",
+                    TAG_WEBHOOKS,
+                    "Get a webhook",
+                    _responses({"200": _ok("The webhook.", ref("Webhook"))}, read),
+                ),
+                "patch": _operation(
+                    "webhooksUpdate",
+                    TAG_WEBHOOKS,
+                    "Change a webhook",
+                    _responses(
+                        {
+                            "200": _ok(
+                                "The changed webhook (never its secret).", ref("Webhook"), saved
+                            )
+                        },
+                        write,
+                    ),
+                    body=_body(ref("WebhookPatch"), "The keys to change; others stay."),
+                ),
+                "delete": _operation(
+                    "webhooksDelete",
+                    TAG_WEBHOOKS,
+                    "Delete a webhook and its delivery log",
+                    _responses({"204": _ok("Deleted.")}, read),
+                ),
+            },
+        )
+        self.spec.path(
+            "/webhooks/{webhook_id}/deliveries",
+            parameters=_params("WebhookId"),
+            operations={
+                "get": _operation(
+                    "webhooksDeliveries",
+                    TAG_WEBHOOKS,
+                    "List a webhook's deliveries with their attempts",
+                    _responses(
+                        {
+                            "200": _ok(
+                                "A page of deliveries, newest first.",
+                                ref("WebhookDeliveryList"),
+                                {"Link": "Link"},
+                            )
+                        },
+                        (400, *read),
+                    ),
+                    parameters=_params("Limit", "Cursor"),
+                    description="One delivery per event and webhook; its id is the "
+                    "`webhook-id` header of every attempt.",
+                )
+            },
+        )
+        self.spec.path(
+            "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+            parameters=_params("WebhookId", "DeliveryId"),
+            operations={
+                "post": _operation(
+                    "webhooksRedeliver",
+                    TAG_WEBHOOKS,
+                    "Send a delivery again",
+                    _responses(
+                        {"202": _ok("Queued, with a fresh series of attempts.")}, (*read, 422)
+                    ),
+                    description="A succeeded or failed delivery only: one still pending is a "
+                    "422 (it will be retried anyway).",
+                )
+            },
+        )
+
+    def _schedule_paths(self) -> None:
+        read, write = (401, 403, 404, 429, 503), (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+        self.spec.path(
+            "/schedules",
+            operations={
+                "get": _operation(
+                    "schedulesList",
+                    TAG_SCHEDULES,
+                    "List schedules",
+                    _responses({"200": _ok("Every schedule.", ref("ScheduleList"))}, read),
+                ),
+                "post": _operation(
+                    "schedulesCreate",
+                    TAG_SCHEDULES,
+                    "Create a schedule",
+                    _responses(
+                        {
+                            "201": _ok(
+                                "The schedule, with its next tick.",
+                                ref("Schedule"),
+                                {"Location": "Location"},
+                            )
+                        },
+                        write,
+                    ),
+                    body=_body(ref("ScheduleInput"), "The new schedule."),
+                    description="Each tick fires once, however many workers run; ticks "
+                    "missed while nothing ran are not replayed. A name already taken is a 409.",
+                ),
+            },
+        )
+        self.spec.path(
+            "/schedules/{schedule_id}",
+            parameters=_params("ScheduleId"),
+            operations={
+                "get": _operation(
+                    "schedulesGet",
+                    TAG_SCHEDULES,
+                    "Get a schedule",
+                    _responses({"200": _ok("The schedule.", ref("Schedule"))}, read),
+                ),
+                "patch": _operation(
+                    "schedulesUpdate",
+                    TAG_SCHEDULES,
+                    "Change a schedule",
+                    _responses({"200": _ok("The changed schedule.", ref("Schedule"))}, write),
+                    body=_body(ref("SchedulePatch"), "The keys to change; others stay."),
+                ),
+                "delete": _operation(
+                    "schedulesDelete",
+                    TAG_SCHEDULES,
+                    "Delete a schedule and its runs",
+                    _responses({"204": _ok("Deleted.")}, read),
+                ),
+            },
+        )
+        self.spec.path(
+            "/schedules/{schedule_id}/runs",
+            parameters=_params("ScheduleId"),
+            operations={
+                "get": _operation(
+                    "schedulesRuns",
+                    TAG_SCHEDULES,
+                    "List a schedule's latest runs",
+                    _responses({"200": _ok("The latest runs.", ref("ScheduleRunList"))}, read),
+                )
+            },
+        )
+
+    def _job_paths(self) -> None:
+        read = (401, 403, 404, 429, 503)
+        self.spec.path(
+            "/jobs",
+            operations={
+                "get": _operation(
+                    "jobsList",
+                    TAG_JOBS,
+                    "List the project's recent background jobs",
+                    _responses({"200": _ok("Recent jobs.", ref("JobList"))}, (*read, 422)),
+                    parameters=_params("JobStatus"),
+                )
+            },
+        )
+        self.spec.path(
+            "/jobs/{job_id}",
+            parameters=_params("JobId"),
+            operations={
+                "get": _operation(
+                    "jobsGet",
+                    TAG_JOBS,
+                    "Get a background job",
+                    _responses({"200": _ok("The job.", ref("Job"))}, read),
+                )
+            },
+        )
+        self.spec.path(
+            "/jobs/{job_id}/retry",
+            parameters=_params("JobId"),
+            operations={
+                "post": _operation(
+                    "jobsRetry",
+                    TAG_JOBS,
+                    "Put a failed job back on its queue",
+                    _responses(
+                        {"202": _ok("Queued again: the job as it is now.", ref("Job"))},
+                        (*read, 422),
+                    ),
+                    description="Failed jobs only; any other is a 422.",
+                )
+            },
+        )
+
     def _openapi_path(self) -> None:
         self.spec.path(
             "/openapi.json",
@@ -1214,7 +1823,7 @@ class _Builder:
         issued = schemas["ApiKeyIssued"]["properties"]["secret"]
         issued["description"] = "the token (`ck_…`); shown once, store it now"
         schemas["ApiKeyInput"]["properties"]["expires_in"].update(
-            pattern=r"^\s*[0-9]{1,9}\s*[smhdw]\s*$",
+            pattern=DURATION_PATTERN,
             description="lifetime such as `30d` (units s, m, h, d, w); none = never expires",
         )
 
@@ -1227,7 +1836,9 @@ def build_document(project: Project, collections: list[Collection]) -> dict[str,
 __all__: list[str] = [
     "COLLECTION_SUFFIXES",
     "FIXED_SCHEMAS",
+    "RECORD_VERBS",
     "build_document",
+    "fixed_json_schemas",
     "pascal",
     "record_operation_ids",
 ]

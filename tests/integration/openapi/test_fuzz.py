@@ -8,11 +8,18 @@ expansions and updates answer with real data.
 Bounded: 25 examples per operation (positive and negative data), derandomized, no example
 database. Left out on purpose: PUT and DELETE /collections/{name} (they would rewrite or drop
 the schema under the other operations; test_openapi.py checks their responses). Key revoke and
-rotate get generated ids or keys made for them, never the key the fuzzer authenticates with.
+rotate get generated ids or keys made for them, never the key the fuzzer authenticates with;
+likewise webhook and schedule PATCH and DELETE get victims made for them, never the webhook
+with deliveries or the schedule with a run that the other operations read. Creates and changes
+of webhooks and schedules also draw from small sets of valid bodies (loopback URLs, known cron
+expressions), else nearly all would be 422s. Whatever the fuzzer declared is deleted at the
+end, before any later test's worker could run it.
 
 Inputs that once reached server bugs the fuzzer found (NUL characters, JSON Postgres cannot
 store, datetimes outside years 1-9999 in UTC, overlong key lifetimes, malformed batch ids) have
-regression tests at the end of this file.
+regression tests at the end of this file, and so do the bugs it found in webhooks, schedules
+and jobs (bad job ids, malformed URLs and ports, crons that never fire, odd time zones, forged
+sealed secrets, export paths outside the data dir).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID, uuid4
 
 import hypothesis
 import pytest
@@ -27,6 +35,7 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
+from rq import Queue, SimpleWorker
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -34,11 +43,20 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import delete
 
 from cairn.app import create_app
 from cairn.config import Settings
+from cairn.db.engine import PendingJob
+from cairn.jobs import context
+from cairn.jobs.queues import enqueue_jobs
 from cairn.openapi.api import bp as openapi_bp
 from cairn.runtime import Runtime
+from cairn.schedules import service as schedules_service
+from cairn.schedules.models import schedules as schedules_table
+from cairn.tenancy.service import Project
+from cairn.webhooks import delivery
+from cairn.webhooks.models import webhooks as webhooks_table
 from tests.conftest import auth
 from tests.factories import apply_yaml, make_key, make_project
 
@@ -90,6 +108,24 @@ OTHER_OPERATIONS = [
     ("GET", "/collections/{name}"),
     ("POST", "/batch"),
     ("GET", "/openapi.json"),
+]
+AUTOMATION_OPERATIONS = [
+    ("GET", "/webhooks"),
+    ("POST", "/webhooks"),
+    ("GET", "/webhooks/{webhook_id}"),
+    ("PATCH", "/webhooks/{webhook_id}"),
+    ("DELETE", "/webhooks/{webhook_id}"),
+    ("GET", "/webhooks/{webhook_id}/deliveries"),
+    ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"),
+    ("GET", "/schedules"),
+    ("POST", "/schedules"),
+    ("GET", "/schedules/{schedule_id}"),
+    ("PATCH", "/schedules/{schedule_id}"),
+    ("DELETE", "/schedules/{schedule_id}"),
+    ("GET", "/schedules/{schedule_id}/runs"),
+    ("GET", "/jobs"),
+    ("GET", "/jobs/{job_id}"),
+    ("POST", "/jobs/{job_id}/retry"),
 ]
 NOT_FUZZED = {("PUT", "/collections/{name}"), ("DELETE", "/collections/{name}")}
 
@@ -171,8 +207,76 @@ def target(settings: Settings, runtime: Runtime) -> Iterator[Target]:
         path = f"/collections/{collection}/records/{{id}}"
         known[("GET", path)] = known[("PATCH", path)] = {"id": ids[0]}
         known[("DELETE", path)] = {"id": ids[-1]}
+    known.update(_automation_fixtures(runtime, project, client, base, headers))
     schema = schemathesis.openapi.from_wsgi(f"{base}/openapi.json", app, headers=headers)
     yield Target(app, schema, headers, known)
+    # What the fuzzer declared must never run: later tests' workers would tick its schedules
+    # (exports to generated paths) and deliver its webhooks (to generated hosts).
+    with runtime.db.tenant(project.id) as conn:
+        conn.execute(delete(schedules_table).where(schedules_table.c.project_id == project.id))
+        conn.execute(delete(webhooks_table).where(webhooks_table.c.project_id == project.id))
+
+
+def _work(runtime: Runtime) -> None:
+    context.use(runtime)
+    queues = [Queue(name, connection=runtime.redis) for name in ("default", "webhooks")]
+    SimpleWorker(queues, connection=runtime.redis).work(burst=True)
+
+
+def _automation_fixtures(
+    runtime: Runtime, project: Project, client: Any, base: str, headers: dict[str, str]
+) -> dict[tuple[str, str], dict[str, str]]:
+    """A webhook with a failed delivery, schedules with a run, a failed job; and victims the
+    fuzzer may change and delete."""
+
+    def made(path: str, body: dict[str, Any]) -> str:
+        response = client.post(f"{base}{path}", json=body, headers=headers)
+        assert response.status_code == 201, response.get_json()
+        return str(response.get_json()["id"])
+
+    hook = {"url": "http://127.0.0.1:9/x", "events": ["record.created", "record.deleted"]}
+    webhook, webhook_victim = (made("/webhooks", {**hook, "name": n}) for n in ("hook", "victim"))
+    purge = {"type": "purge", "collection": "posts", "older_than": "3650d"}
+    schedule, schedule_victim = (
+        made("/schedules", {"name": n, "cron": "0 3 * * *", "action": purge})
+        for n in ("nightly", "victim")
+    )
+    failed = PendingJob(
+        "default",
+        "cairn.schedules.tasks.run_schedule",
+        (str(project.id), "not-a-uuid", "2030-01-01T00:00:00+00:00"),
+        f"fuzz-{project.slug}",
+        project_id=project.id,
+    )
+    assert enqueue_jobs(runtime.redis, [failed])
+    with runtime.db.tenant(project.id) as conn:
+        due = schedules_service.get_schedule(conn, project.id, UUID(schedule)).next_run_at
+        assert due is not None
+        schedules_service.claim_due(conn, project.id, due)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(delivery, "MAX_ATTEMPTS", 1)  # refused once (port 9): failed
+        _work(runtime)
+    # One delivery per record made so far: their events are dispatched by this worker.
+    listed = client.get(f"{base}/webhooks/{webhook}/deliveries", headers=headers).get_json()
+    delivered = listed["items"][0]
+    assert {d["status"] for d in listed["items"]} == {"failed"}
+    hook_path, schedule_path = "/webhooks/{webhook_id}", "/schedules/{schedule_id}"
+    return {
+        ("GET", hook_path): {"webhook_id": webhook},
+        ("PATCH", hook_path): {"webhook_id": webhook_victim},
+        ("DELETE", hook_path): {"webhook_id": webhook_victim},
+        ("GET", f"{hook_path}/deliveries"): {"webhook_id": webhook},
+        ("POST", f"{hook_path}/deliveries/{{delivery_id}}/redeliver"): {
+            "webhook_id": webhook,
+            "delivery_id": delivered["id"],
+        },
+        ("GET", schedule_path): {"schedule_id": schedule},
+        ("PATCH", schedule_path): {"schedule_id": schedule_victim},
+        ("DELETE", schedule_path): {"schedule_id": schedule_victim},
+        ("GET", f"{schedule_path}/runs"): {"schedule_id": schedule},
+        ("GET", "/jobs/{job_id}"): {"job_id": failed.job_id},
+        ("POST", "/jobs/{job_id}/retry"): {"job_id": failed.job_id},
+    }
 
 
 def test_the_fuzzed_operations_are_the_whole_document(target: Target) -> None:
@@ -182,7 +286,66 @@ def test_the_fuzzed_operations_are_the_whole_document(target: Target) -> None:
         for method in item
         if method in ("get", "post", "put", "patch", "delete")
     }
-    assert documented == set(RECORD_OPERATIONS) | set(OTHER_OPERATIONS) | NOT_FUZZED
+    fuzzed = set(RECORD_OPERATIONS) | set(OTHER_OPERATIONS) | set(AUTOMATION_OPERATIONS)
+    assert documented == fuzzed | NOT_FUZZED
+
+
+# Bodies the server accepts, drawn from small sets: generated URLs rarely resolve and generated
+# cron expressions rarely parse, so without these the creates would all be 422s.
+_NAMES = st.from_regex(r"[a-z][a-z0-9_-]{0,20}", fullmatch=True)
+_LOOPBACK = ["http://127.0.0.1:9/x", "https://127.0.0.1:9/hook?x=1", "http://localhost:9/"]
+_WEBHOOK_FIELDS = {
+    "url": st.sampled_from([*_LOOPBACK, "HTTP://[::1]:9/x"]),
+    "events": st.lists(
+        st.sampled_from(["record.created", "record.updated", "record.deleted"]),
+        min_size=1,
+        max_size=4,
+    ),
+}
+_WEBHOOK_OPTIONAL = {
+    "collections": st.lists(st.sampled_from(["authors", "posts", "elsewhere"]), max_size=3),
+    "enabled": st.booleans(),
+    "secret": st.none() | st.text(min_size=24, max_size=40),
+}
+_ACTIONS = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "type": st.just("purge"),
+            "collection": st.sampled_from(["posts", "authors"]),
+            "older_than": st.sampled_from(["30d", "12h", " 2 w "]),
+        },
+        optional={"filter": st.sampled_from([None, 'status = "draft"', "views > 3 || !(a = 1)"])},
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("export"), "collection": st.sampled_from(["posts", "authors"])}
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("webhook"), "url": st.sampled_from(_LOOPBACK)},
+        optional={"secret": st.none() | st.text(max_size=30)},
+    ),
+)
+_SCHEDULE_FIELDS = {
+    "cron": st.sampled_from(["0 3 * * *", "*/5 * * * *", "@daily", "0 0 1 1 *", "* * * * * 30"]),
+    "action": _ACTIONS,
+}
+_SCHEDULE_OPTIONAL = {
+    "timezone": st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
+    "enabled": st.booleans(),
+}
+VALID_BODIES: dict[tuple[str, str], st.SearchStrategy[dict[str, Any]]] = {
+    ("POST", "/webhooks"): st.fixed_dictionaries(
+        {"name": _NAMES, **_WEBHOOK_FIELDS}, optional=_WEBHOOK_OPTIONAL
+    ),
+    ("PATCH", "/webhooks/{webhook_id}"): st.fixed_dictionaries(
+        {}, optional={"name": _NAMES, **_WEBHOOK_FIELDS, **_WEBHOOK_OPTIONAL}
+    ),
+    ("POST", "/schedules"): st.fixed_dictionaries(
+        {"name": _NAMES, **_SCHEDULE_FIELDS}, optional=_SCHEDULE_OPTIONAL
+    ),
+    ("PATCH", "/schedules/{schedule_id}"): st.fixed_dictionaries(
+        {}, optional={"name": _NAMES, **_SCHEDULE_FIELDS, **_SCHEDULE_OPTIONAL}
+    ),
+}
 
 
 def _strategy(target: Target, method: str, path: str) -> st.SearchStrategy[Any]:
@@ -194,6 +357,11 @@ def _strategy(target: Target, method: str, path: str) -> st.SearchStrategy[Any]:
         strategies += [
             operation.as_strategy(generation_mode=mode, path_parameters=known) for mode in modes
         ]
+    bodies = VALID_BODIES.get((method, path))
+    if bodies is not None:
+        strategies.append(
+            bodies.flatmap(lambda body: operation.as_strategy(body=body, path_parameters=known))
+        )
     return st.one_of(strategies)
 
 
@@ -225,6 +393,11 @@ def test_fuzz_records(target: Target, method: str, path: str) -> None:
 
 @pytest.mark.parametrize(("method", "path"), OTHER_OPERATIONS)
 def test_fuzz_admin_and_service(target: Target, method: str, path: str) -> None:
+    _fuzz(target, method, path)
+
+
+@pytest.mark.parametrize(("method", "path"), AUTOMATION_OPERATIONS)
+def test_fuzz_webhooks_schedules_jobs(target: Target, method: str, path: str) -> None:
     _fuzz(target, method, path)
 
 
@@ -309,3 +482,133 @@ def test_an_api_key_lifetime_past_100_years_is_422(target: Target, expires_in: s
 def test_a_batch_path_with_a_non_uuid_id_is_refused(target: Target) -> None:
     operation = {"method": "DELETE", "path": "/collections/posts/records/" + "0" * 36}
     _assert_refused(_send(target, "POST", "/batch", json={"operations": [operation]}), 404, 422)
+
+
+# -- regression tests for bugs found in webhooks, schedules and jobs -------------------------
+
+HOOK = {"url": "http://127.0.0.1:9/x", "events": ["record.created"]}
+TICK = {"cron": "0 3 * * *", "action": {"type": "export", "collection": "posts"}}
+
+
+def _named(body: dict[str, Any]) -> dict[str, Any]:
+    return {"name": f"pinned-{uuid4().hex[:12]}", **body}
+
+
+def _bug(reason: str) -> pytest.MarkDecorator:
+    """Marks a regression test with the bug it guards against (a strict xfail until fixed)."""
+    return pytest.mark.regression(reason=reason)
+
+
+@_bug(
+    "jobs.service._one calls rq's Job.fetch, whose job id check raises ValueError for ids "
+    "outside [A-Za-z0-9_-]+ (after the part before a ':'): a 500 instead of a 404"
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/jobs/a.b"), ("GET", "/jobs/%E2%80%A6"), ("POST", "/jobs/a.b/retry")],
+    ids=["dot", "non-ascii", "retry"],
+)
+def test_a_job_id_rq_would_never_make_is_404(target: Target, method: str, path: str) -> None:
+    _assert_refused(_send(target, method, path), 404)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            {**HOOK, "events": [["record.created"]]},
+            marks=_bug("load_webhook: set(events) raises TypeError for list/object items"),
+            id="unhashable-event",
+        ),
+        pytest.param(
+            {**HOOK, "url": "http://[::1/x"},
+            marks=_bug("load_webhook: urlsplit raises ValueError (Invalid IPv6 URL)"),
+            id="bad-ipv6",
+        ),
+        pytest.param(
+            {**HOOK, "url": "http://127.0.0.1:99999/x"},
+            marks=_bug("check_url: urlsplit(url).port raises ValueError (out of range)"),
+            id="port-out-of-range",
+        ),
+        pytest.param(
+            {**HOOK, "url": "http://127.0.0.1:port/x"},
+            marks=_bug("check_url: urlsplit(url).port raises ValueError (not a number)"),
+            id="port-not-a-number",
+        ),
+    ],
+)
+def test_a_bad_webhook_is_422(target: Target, body: dict[str, Any]) -> None:
+    _assert_refused(_send(target, "POST", "/webhooks", json=_named(body)), 422)
+    hook = _send(target, "POST", "/webhooks", json=_named(HOOK)).get_json()
+    _assert_refused(_send(target, "PATCH", f"/webhooks/{hook['id']}", json=body), 422)
+
+
+def _webhook_action(**action: Any) -> dict[str, Any]:
+    return {**TICK, "action": {"type": "webhook", "url": HOOK["url"], **action}}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            {**TICK, "cron": "0 0 31 2 *"},
+            marks=_bug("croniter.is_valid passes, next_tick raises CroniterBadDateError"),
+            id="cron-never-fires",
+        ),
+        pytest.param(
+            {**TICK, "cron": "0 0 1 1 * 0 2001"},
+            marks=_bug("a 7-field cron whose year is past: CroniterBadDateError"),
+            id="cron-in-the-past",
+        ),
+        pytest.param(
+            {**TICK, "cron": ",".join(str(m) for m in range(60)) + " * * * *"},
+            marks=_bug("a valid cron over 120 characters: DataError from the cron column"),
+            id="cron-longer-than-its-column",
+        ),
+        pytest.param(
+            {**TICK, "timezone": "America"},
+            marks=_bug("ZoneInfo raises IsADirectoryError (an OSError), not caught"),
+            id="timezone-directory",
+        ),
+        pytest.param(
+            {**TICK, "timezone": "x" * 300},
+            marks=_bug("ZoneInfo raises OSError (file name too long), not caught"),
+            id="timezone-too-long",
+        ),
+        pytest.param(
+            _webhook_action(secret=5),
+            marks=_bug("save_schedule: box.seal(5) raises AttributeError (no str check)"),
+            id="webhook-secret-number",
+        ),
+        pytest.param(
+            _webhook_action(url="http://[::1/x"),
+            marks=_bug("check_url: urlsplit raises ValueError (Invalid IPv6 URL)"),
+            id="webhook-bad-ipv6",
+        ),
+        pytest.param(
+            _webhook_action(url="http://127.0.0.1:99999/x"),
+            marks=_bug("check_url: urlsplit(url).port raises ValueError"),
+            id="webhook-port-out-of-range",
+        ),
+        pytest.param(
+            _webhook_action(secret_sealed="forged"),
+            marks=_bug(
+                "_action_errors allows the internal `secret_sealed` key from clients: stored "
+                "as given, every run then fails in the worker with InvalidToken and its run "
+                "stays 'running'"
+            ),
+            id="webhook-secret-sealed",
+        ),
+        pytest.param(
+            {**TICK, "action": {"type": "export", "collection": "../../escape"}},
+            marks=_bug(
+                "an export's collection is any string: the run opens "
+                "<data>/exports/<project>/<collection>-<tick>.jsonl before loading the "
+                "collection, so '../../escape' creates <data>/escape-<tick>.jsonl"
+            ),
+            id="export-path-traversal",
+        ),
+    ],
+)
+def test_a_bad_schedule_is_422(target: Target, body: dict[str, Any]) -> None:
+    _assert_refused(_send(target, "POST", "/schedules", json=_named(body)), 422)

@@ -1,14 +1,17 @@
 """GET /api/v1/projects/{p}/openapi.json over HTTP, and real responses checked against it.
 
 The fuzzer (test_fuzz.py) leaves out the schema-changing operations and rarely reaches deep
-success paths (a whole batch, expansions, 412s, plans); here each is driven on purpose and its
-response is checked against the document: documented status, content type, required headers,
-and the body against the schema, formats included.
+success paths (a whole batch, expansions, 412s, plans, webhook deliveries, schedule runs,
+failed jobs); here each is driven on purpose and its response is checked against the document:
+documented status, content type, required headers, and the body against the schema, formats
+included.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,13 +19,19 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
+from rq import Queue, SimpleWorker
 
 from cairn.app import create_app
 from cairn.auth.keys import IssuedKey
 from cairn.config import Settings
+from cairn.db.engine import PendingJob
+from cairn.jobs import context
+from cairn.jobs.queues import enqueue_jobs
 from cairn.openapi.api import bp as openapi_bp
 from cairn.runtime import Runtime
+from cairn.schedules import service as schedules
 from cairn.tenancy.service import Project
+from cairn.webhooks import delivery
 from tests.conftest import auth
 from tests.factories import apply_yaml, make_key, make_project
 
@@ -377,3 +386,259 @@ def test_api_key_responses_conform(api: Conformance, runtime: Runtime) -> None:
     api.call("POST", "/api-keys", "/api-keys", json={"scope": "root"})
     reader = make_key(runtime, make_project(runtime), scope="read")
     api.call("GET", "/api-keys", "/api-keys", headers=auth(reader))  # another project's: 401
+
+
+# -- webhooks, schedules, jobs ------------------------------------------------------------
+
+
+def work(runtime: Runtime) -> None:
+    """Run every queued job (record events, deliveries, schedule runs) in this process."""
+    context.use(runtime)
+    queues = [Queue(name, connection=runtime.redis) for name in ("default", "webhooks")]
+    SimpleWorker(queues, connection=runtime.redis).work(burst=True)
+
+
+# Port 9 (discard) on loopback refuses at once; the test settings allow private targets.
+HOOK = {"name": "notify", "url": "http://127.0.0.1:9/x", "events": ["record.created"]}
+
+
+def test_webhook_responses_conform(
+    api: Conformance, runtime: Runtime, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery, "MAX_ATTEMPTS", 1)  # the first refused attempt is final
+    created = api.call("POST", "/webhooks", "/webhooks", json={**HOOK, "collections": ["authors"]})
+    assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
+    hook = created.get_json()
+    assert hook["secret"].startswith("whsec_") and hook["collections"] == ["authors"]
+    assert created.headers["Location"].endswith(f"/webhooks/{hook['id']}")
+    given = api.call(
+        "POST",
+        "/webhooks",
+        "/webhooks",
+        json={**HOOK, "name": "quiet", "secret": "s" * 24, "enabled": False},
+    )
+    assert given.status_code == 201 and "secret" not in given.get_json()
+    assert api.call("POST", "/webhooks", "/webhooks", json=HOOK).status_code == 409
+    invalid = api.call("POST", "/webhooks", "/webhooks", json={**HOOK, "events": [], "x": 1})
+    assert invalid.status_code == 422 and set(invalid.get_json()["errors"]) == {"events", "x"}
+    unresolvable = {**HOOK, "name": "far", "url": "http://no-such-host.invalid/x"}
+    assert api.call("POST", "/webhooks", "/webhooks", json=unresolvable).status_code == 422
+    api.call("POST", "/webhooks", "/webhooks", data="{", content_type="application/json")
+    api.call("POST", "/webhooks", "/webhooks", data="x", content_type="text/plain")
+
+    one, gone = "/webhooks/{webhook_id}", f"/webhooks/{uuid.uuid4()}"
+    listed = api.call("GET", "/webhooks", "/webhooks").get_json()
+    assert [w["name"] for w in listed["items"]] == ["notify", "quiet"]
+    assert "secret" not in api.call("GET", one, f"/webhooks/{hook['id']}").get_json()
+    assert api.call("GET", one, gone).status_code == 404
+    patched = api.call(
+        "PATCH",
+        one,
+        f"/webhooks/{hook['id']}",
+        json={"events": ["record.created", "record.updated", "record.created"]},
+    )
+    assert patched.get_json()["events"] == ["record.created", "record.updated"]
+    assert "secret" not in patched.get_json() and patched.headers["Cache-Control"] == "no-store"
+    rename = api.call("PATCH", one, f"/webhooks/{given.get_json()['id']}", json={"name": "notify"})
+    assert rename.status_code == 409
+    assert api.call("PATCH", one, f"/webhooks/{hook['id']}", json={"url": 1}).status_code == 422
+    assert api.call("PATCH", one, gone, json={}).status_code == 404
+
+    # Two records → two events → two deliveries, each refused at once and so failed.
+    authors = "/collections/authors/records"
+    for name in ("Ada", "Bob"):
+        api.call("POST", authors, authors, json={"name": name})
+    work(runtime)
+    deliveries = "/webhooks/{webhook_id}/deliveries"
+    mine = f"/webhooks/{hook['id']}/deliveries"
+    page = api.call("GET", deliveries, mine, query_string={"limit": 1})
+    assert page.headers["Link"] and page.get_json()["next_cursor"]
+    [first] = page.get_json()["items"]
+    assert (first["status"], first["attempts"], first["next_attempt_at"]) == ("failed", 1, None)
+    [attempt] = first["attempts_log"]
+    assert attempt["status_code"] is None and attempt["error"].startswith("ConnectError")
+    rest = api.call(
+        "GET", deliveries, mine, query_string={"cursor": page.get_json()["next_cursor"]}
+    )
+    assert len(rest.get_json()["items"]) == 1 and rest.get_json()["next_cursor"] is None
+    assert api.call("GET", deliveries, mine, query_string={"cursor": "x"}).status_code == 400
+    assert api.call("GET", deliveries, mine, query_string={"limit": 0}).status_code == 400
+    assert api.call("GET", deliveries, f"{gone}/deliveries").status_code == 404
+
+    redeliver = f"{deliveries}/{{delivery_id}}/redeliver"
+    again = api.call("POST", redeliver, f"{mine}/{first['id']}/redeliver")
+    assert again.status_code == 202
+    pending = api.call("POST", redeliver, f"{mine}/{first['id']}/redeliver")
+    assert pending.status_code == 422 and "status" in pending.get_json()["errors"]
+    assert api.call("POST", redeliver, f"{mine}/{uuid.uuid4()}/redeliver").status_code == 404
+    elsewhere = f"/webhooks/{given.get_json()['id']}/deliveries/{first['id']}/redeliver"
+    assert api.call("POST", redeliver, elsewhere).status_code == 404
+    work(runtime)
+    redelivered = api.call("GET", deliveries, mine).get_json()["items"]
+    assert [len(d["attempts_log"]) for d in redelivered] == [2, 1]
+
+    service_key = auth(make_key(runtime, project, scope="service"))
+    assert api.call("GET", "/webhooks", "/webhooks", headers=service_key).status_code == 403
+    assert (
+        api.call("POST", "/webhooks", "/webhooks", json=HOOK, headers=service_key).status_code
+        == 403
+    )
+    assert api.call("DELETE", one, f"/webhooks/{hook['id']}").status_code == 204
+    assert api.call("DELETE", one, f"/webhooks/{hook['id']}").status_code == 404
+    assert {(s[0], s[1], s[2]) for s in api.seen} >= {
+        ("POST", "/webhooks", 201),
+        ("POST", "/webhooks", 400),
+        ("POST", "/webhooks", 403),
+        ("POST", "/webhooks", 409),
+        ("POST", "/webhooks", 415),
+        ("POST", "/webhooks", 422),
+        ("PATCH", one, 200),
+        ("PATCH", one, 404),
+        ("PATCH", one, 409),
+        ("PATCH", one, 422),
+        ("GET", deliveries, 200),
+        ("GET", deliveries, 400),
+        ("POST", redeliver, 202),
+        ("POST", redeliver, 404),
+        ("POST", redeliver, 422),
+        ("DELETE", one, 204),
+    }
+
+
+PURGE = {"type": "purge", "collection": "posts", "older_than": "30d", "filter": 'status = "draft"'}
+
+
+def test_schedule_responses_conform(api: Conformance, runtime: Runtime, project: Project) -> None:
+    nightly = {"name": "nightly", "cron": "0 3 * * *", "timezone": "Europe/Berlin", "action": PURGE}
+    created = api.call("POST", "/schedules", "/schedules", json=nightly)
+    assert created.status_code == 201 and created.get_json()["next_run_at"]
+    schedule = created.get_json()
+    assert created.headers["Location"].endswith(f"/schedules/{schedule['id']}")
+    export = {
+        "name": "export",
+        "cron": "@daily",
+        "action": {"type": "export", "collection": "posts"},
+        "enabled": False,
+    }
+    off = api.call("POST", "/schedules", "/schedules", json=export).get_json()
+    assert (off["timezone"], off["next_run_at"]) == ("UTC", None)
+    tick = {"type": "webhook", "url": "http://127.0.0.1:9/tick", "secret": "s3cret" * 5}
+    pinged = api.call(
+        "POST",
+        "/schedules",
+        "/schedules",
+        json={"name": "ping", "cron": "0 * * * *", "action": tick},
+    )
+    assert pinged.get_json()["action"] == {"type": "webhook", "url": tick["url"]}  # no secret
+    assert api.call("POST", "/schedules", "/schedules", json=nightly).status_code == 409
+    bad = api.call("POST", "/schedules", "/schedules", json={**nightly, "cron": "at noon"})
+    assert bad.status_code == 422 and "cron" in bad.get_json()["errors"]
+    api.call("POST", "/schedules", "/schedules", data="[", content_type="application/json")
+    api.call("POST", "/schedules", "/schedules", data="x", content_type="text/plain")
+
+    one, gone = "/schedules/{schedule_id}", f"/schedules/{uuid.uuid4()}"
+    listed = api.call("GET", "/schedules", "/schedules").get_json()
+    assert [s["name"] for s in listed["items"]] == ["export", "nightly", "ping"]
+    assert api.call("GET", one, f"/schedules/{schedule['id']}").get_json() == schedule
+    assert api.call("GET", one, gone).status_code == 404
+    enabled = api.call("PATCH", one, f"/schedules/{off['id']}", json={"enabled": True})
+    assert enabled.get_json()["next_run_at"]
+    assert (
+        api.call("PATCH", one, f"/schedules/{off['id']}", json={"name": "ping"}).status_code == 409
+    )
+    wrong = api.call("PATCH", one, f"/schedules/{off['id']}", json={"action": {"type": "x"}})
+    assert wrong.status_code == 422 and "action.type" in wrong.get_json()["errors"]
+    assert api.call("PATCH", one, gone, json={"enabled": False}).status_code == 404
+
+    # Every schedule's tick claimed and run: the purge finds nothing old enough, the export
+    # writes its file, the ping is refused (port 9).
+    runs, mine = "/schedules/{schedule_id}/runs", f"/schedules/{schedule['id']}/runs"
+    assert api.call("GET", runs, mine).get_json()["items"] == []
+    with runtime.db.tenant(project.id) as conn:
+        due = schedules.get_schedule(conn, project.id, uuid.UUID(schedule["id"])).next_run_at
+        assert due is not None
+        assert len(schedules.claim_due(conn, project.id, due + timedelta(seconds=1))) == 3
+    work(runtime)
+    [run] = api.call("GET", runs, mine).get_json()["items"]
+    assert (run["status"], run["result"]["deleted"], run["error"]) == ("succeeded", 0, None)
+    [refused] = api.call("GET", runs, f"/schedules/{pinged.get_json()['id']}/runs").json["items"]
+    assert (refused["status"], refused["result"]) == ("failed", None) and refused["error"]
+    [exported] = api.call("GET", runs, f"/schedules/{off['id']}/runs").json["items"]
+    assert exported["result"]["records"] == 0 and exported["finished_at"]
+    after = api.call("GET", one, f"/schedules/{schedule['id']}").get_json()
+    assert after["last_status"] == "succeeded" and after["last_run_at"] == run["tick"]
+    assert api.call("GET", runs, f"{gone}/runs").status_code == 404
+
+    reader = auth(make_key(runtime, project, scope="write"))
+    assert api.call("GET", one, f"/schedules/{schedule['id']}", headers=reader).status_code == 403
+    for made in (schedule, off, pinged.get_json()):  # none left for later tests to tick
+        assert api.call("DELETE", one, f"/schedules/{made['id']}").status_code == 204
+    assert api.call("DELETE", one, f"/schedules/{schedule['id']}").status_code == 404
+    assert api.call("GET", "/schedules", "/schedules").get_json()["items"] == []
+    assert {(s[0], s[1], s[2]) for s in api.seen} >= {
+        ("POST", "/schedules", 201),
+        ("POST", "/schedules", 400),
+        ("POST", "/schedules", 409),
+        ("POST", "/schedules", 415),
+        ("POST", "/schedules", 422),
+        ("PATCH", one, 200),
+        ("PATCH", one, 404),
+        ("PATCH", one, 409),
+        ("PATCH", one, 422),
+        ("GET", runs, 200),
+        ("GET", one, 403),
+        ("DELETE", one, 204),
+        ("DELETE", one, 404),
+    }
+
+
+def failing_job(runtime: Runtime, project: Project) -> str:
+    """A real job of the project that fails in a real worker (a malformed schedule id)."""
+    job = PendingJob(
+        "default",
+        "cairn.schedules.tasks.run_schedule",
+        (str(project.id), "not-a-uuid", "2030-01-01T00:00:00+00:00"),
+        f"openapi-{project.slug}",
+        project_id=project.id,
+    )
+    assert enqueue_jobs(runtime.redis, [job])
+    work(runtime)
+    return job.job_id
+
+
+def test_job_responses_conform(api: Conformance, runtime: Runtime, project: Project) -> None:
+    api.call(
+        "POST", "/collections/authors/records", "/collections/authors/records", json={"name": "A"}
+    )
+    failed = failing_job(runtime, project)  # also runs the record's event: a finished job
+    listed = api.call("GET", "/jobs", "/jobs").get_json()["items"]
+    assert {j["status"] for j in listed} == {"failed", "finished"}
+    [done] = [j for j in listed if j["status"] == "finished"]
+    assert done["function"] == "dispatch_event" and done["error"] is None
+    only = api.call("GET", "/jobs", "/jobs", query_string={"status": "failed"}).get_json()
+    assert [j["id"] for j in only["items"]] == [failed] and only["next_cursor"] is None
+    bogus = api.call("GET", "/jobs", "/jobs", query_string={"status": "bogus"})
+    assert bogus.status_code == 422 and "status" in bogus.get_json()["errors"]
+
+    one, retry = "/jobs/{job_id}", "/jobs/{job_id}/retry"
+    shown = api.call("GET", one, f"/jobs/{failed}").get_json()
+    assert shown["status"] == "failed" and shown["error"].startswith("ValueError")
+    assert api.call("GET", one, "/jobs/no-such-job").status_code == 404
+    assert api.call("POST", retry, f"/jobs/{done['id']}/retry").status_code == 422
+    retried = api.call("POST", retry, f"/jobs/{failed}/retry")
+    assert retried.status_code == 202 and retried.get_json()["status"] == "queued"
+    assert api.call("POST", retry, f"/jobs/{failed}/retry").status_code == 422
+    assert api.call("POST", retry, "/jobs/no-such-job/retry").status_code == 404
+    reader = auth(make_key(runtime, project, scope="read"))
+    assert api.call("GET", "/jobs", "/jobs", headers=reader).status_code == 403
+    work(runtime)  # the retried job fails again, in this test
+    assert {(s[0], s[1], s[2]) for s in api.seen} >= {
+        ("GET", "/jobs", 200),
+        ("GET", "/jobs", 403),
+        ("GET", "/jobs", 422),
+        ("GET", one, 200),
+        ("GET", one, 404),
+        ("POST", retry, 202),
+        ("POST", retry, 404),
+        ("POST", retry, 422),
+    }

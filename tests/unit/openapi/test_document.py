@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,19 +14,30 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from marshmallow import ValidationError
 from openapi_spec_validator import validate
+from rq.job import JobStatus
 
+from cairn import durations
+from cairn.errors import Invalid
 from cairn.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from cairn.jobs.service import STATUSES as JOB_STATUSES
+from cairn.jobs.service import JobView
 from cairn.openapi import document as document_module
 from cairn.openapi.document import (
     COLLECTION_SUFFIXES,
     FIXED_SCHEMAS,
+    RECORD_VERBS,
     build_document,
+    fixed_json_schemas,
     pascal,
     record_operation_ids,
 )
 from cairn.records.collection import Collection, build
+from cairn.schedules import service as schedule_service
+from cairn.schedules.service import ACTIONS as SCHEDULE_ACTIONS
 from cairn.schema.definitions import NAME, load_collection
 from cairn.tenancy.service import Project
+from cairn.webhooks import service as webhook_service
+from cairn.webhooks.service import EVENT_TYPES as WEBHOOK_EVENTS
 
 PROJECT = Project(uuid.uuid4(), "shop", "Shop", "prj_test", datetime(2024, 1, 1, tzinfo=UTC))
 
@@ -591,3 +603,373 @@ def test_create_schema_agrees_with_the_server(
         format_checker=Draft202012Validator.FORMAT_CHECKER,
     )
     assert (server, validator.is_valid(body)) == (accepted, accepted)
+
+
+# -- webhooks, schedules, jobs ------------------------------------------------------------
+
+READ = {401, 403, 404, 429, 503}
+WRITE = {400, 401, 403, 404, 409, 413, 415, 422, 429, 503}
+
+# (path, method) → (operationId, tag, success status, success schema, error statuses)
+ADMIN_OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str | None, set[int]]] = {
+    ("/webhooks", "get"): ("webhooksList", "Webhooks", "200", "WebhookList", READ),
+    ("/webhooks", "post"): ("webhooksCreate", "Webhooks", "201", "WebhookIssued", WRITE),
+    ("/webhooks/{webhook_id}", "get"): ("webhooksGet", "Webhooks", "200", "Webhook", READ),
+    ("/webhooks/{webhook_id}", "patch"): ("webhooksUpdate", "Webhooks", "200", "Webhook", WRITE),
+    ("/webhooks/{webhook_id}", "delete"): ("webhooksDelete", "Webhooks", "204", None, READ),
+    ("/webhooks/{webhook_id}/deliveries", "get"): (
+        "webhooksDeliveries",
+        "Webhooks",
+        "200",
+        "WebhookDeliveryList",
+        READ | {400},
+    ),
+    ("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", "post"): (
+        "webhooksRedeliver",
+        "Webhooks",
+        "202",
+        None,
+        READ | {422},
+    ),
+    ("/schedules", "get"): ("schedulesList", "Schedules", "200", "ScheduleList", READ),
+    ("/schedules", "post"): ("schedulesCreate", "Schedules", "201", "Schedule", WRITE),
+    ("/schedules/{schedule_id}", "get"): ("schedulesGet", "Schedules", "200", "Schedule", READ),
+    ("/schedules/{schedule_id}", "patch"): (
+        "schedulesUpdate",
+        "Schedules",
+        "200",
+        "Schedule",
+        WRITE,
+    ),
+    ("/schedules/{schedule_id}", "delete"): ("schedulesDelete", "Schedules", "204", None, READ),
+    ("/schedules/{schedule_id}/runs", "get"): (
+        "schedulesRuns",
+        "Schedules",
+        "200",
+        "ScheduleRunList",
+        READ,
+    ),
+    ("/jobs", "get"): ("jobsList", "Jobs", "200", "JobList", READ | {422}),
+    ("/jobs/{job_id}", "get"): ("jobsGet", "Jobs", "200", "Job", READ),
+    ("/jobs/{job_id}/retry", "post"): ("jobsRetry", "Jobs", "202", "Job", READ | {422}),
+}
+
+
+@pytest.mark.parametrize(("path", "method"), list(ADMIN_OPERATIONS))
+def test_admin_operations(document: dict[str, Any], path: str, method: str) -> None:
+    operation_id, tag, success, schema, errors = ADMIN_OPERATIONS[(path, method)]
+    operation = document["paths"][path][method]
+    assert (operation["operationId"], operation["tags"]) == (operation_id, [tag])
+    statuses = {int(s) for s in operation["responses"]}
+    assert statuses == {int(success)} | errors
+    assert 403 in statuses  # admin keys only
+    for status in errors:
+        name = operation["responses"][str(status)]["$ref"].rsplit("/", 1)[-1]
+        assert document["components"]["responses"][name]["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }
+    response = operation["responses"][success]
+    if schema is None:
+        assert "content" not in response
+    else:
+        assert response["content"] == {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+        }
+    body = {"post": "Input", "patch": "Patch"}.get(method)
+    if "requestBody" in operation:
+        assert body is not None and operation["requestBody"]["required"] is True
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith(body)
+    else:
+        assert path.endswith(("/redeliver", "/retry")) or body is None
+
+
+def test_admin_parameters_and_headers(document: dict[str, Any]) -> None:
+    assert _parameter_names(document, "/webhooks/{webhook_id}", "patch") == {"webhook_id"}
+    assert _parameter_names(document, "/webhooks/{webhook_id}/deliveries", "get") == {
+        "webhook_id",
+        "limit",
+        "cursor",
+    }
+    redeliver = "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"
+    assert _parameter_names(document, redeliver, "post") == {"webhook_id", "delivery_id"}
+    assert _parameter_names(document, "/schedules/{schedule_id}/runs", "get") == {"schedule_id"}
+    assert _parameter_names(document, "/jobs", "get") == {"status"}
+    assert _parameter_names(document, "/jobs/{job_id}/retry", "post") == {"job_id"}
+    parameters = document["components"]["parameters"]
+    assert parameters["JobStatus"]["schema"]["enum"] == list(JOB_STATUSES)
+    for name in ("WebhookId", "DeliveryId", "ScheduleId"):
+        assert parameters[name]["schema"] == {"type": "string", "format": "uuid"}
+    assert _header_names(document, "/webhooks", "post", "201") == {
+        "X-Request-ID",
+        "Location",
+        "Cache-Control",
+    }
+    assert "Cache-Control" in _header_names(document, "/webhooks/{webhook_id}", "patch", "200")
+    assert _header_names(document, "/schedules", "post", "201") == {"X-Request-ID", "Location"}
+    deliveries = "/webhooks/{webhook_id}/deliveries"
+    assert _header_names(document, deliveries, "get", "200") == {"X-Request-ID", "Link"}
+
+
+def test_webhook_schemas(document: dict[str, Any]) -> None:
+    found = schemas(document)
+    webhook = found["Webhook"]
+    fields_ = ["id", "name", "url", "events", "collections", "enabled", "created_at", "updated_at"]
+    assert sorted(webhook["required"]) == sorted(fields_)
+    assert "secret" not in webhook["properties"]
+    assert webhook["properties"]["events"]["items"]["enum"] == list(WEBHOOK_EVENTS)
+    issued = found["WebhookIssued"]
+    assert sorted(issued["required"]) == sorted(fields_)  # the secret is optional
+    assert issued["properties"]["secret"]["type"] == "string"
+    create, patch = found["WebhookInput"], found["WebhookPatch"]
+    assert create["required"] == ["name", "url", "events"] and "required" not in patch
+    assert create["additionalProperties"] is False and patch["additionalProperties"] is False
+    assert (
+        set(create["properties"])
+        == set(patch["properties"])
+        == {
+            "name",
+            "url",
+            "events",
+            "collections",
+            "enabled",
+            "secret",
+        }
+    )
+    assert create["properties"]["secret"]["minLength"] == 24
+    delivery = found["WebhookDelivery"]
+    assert delivery["properties"]["attempts_log"]["items"] == {
+        "$ref": "#/components/schemas/WebhookAttempt"
+    }
+    assert delivery["properties"]["status"]["enum"] == ["pending", "succeeded", "failed"]
+    assert sorted(found["WebhookAttempt"]["required"]) == sorted(
+        ["attempt", "started_at", "duration_ms", "status_code", "error", "response_excerpt"]
+    )
+    page = found["WebhookDeliveryList"]["properties"]
+    assert page["next_cursor"]["type"] == ["string", NULL]
+    assert found["WebhookList"]["properties"]["next_cursor"]["type"] == NULL
+
+
+def test_schedule_schemas(document: dict[str, Any]) -> None:
+    found = schemas(document)
+    action = found["ScheduleAction"]
+    kinds = {
+        "purge": "SchedulePurgeAction",
+        "export": "ScheduleExportAction",
+        "webhook": "ScheduleWebhookAction",
+    }
+    assert list(kinds) == list(SCHEDULE_ACTIONS)
+    assert action["oneOf"] == [{"$ref": f"#/components/schemas/{n}"} for n in kinds.values()]
+    assert action["discriminator"]["propertyName"] == "type"
+    for kind, name in kinds.items():
+        assert found[name]["properties"]["type"] == {"const": kind}
+        assert found[name]["additionalProperties"] is False
+    assert found["SchedulePurgeAction"]["required"] == ["type", "collection", "older_than"]
+    secret = found["ScheduleWebhookAction"]["properties"]["secret"]
+    assert secret["writeOnly"] is True
+    schedule = found["Schedule"]
+    assert sorted(schedule["required"]) == sorted(
+        [
+            "id",
+            "name",
+            "cron",
+            "timezone",
+            "action",
+            "enabled",
+            "next_run_at",
+            "last_run_at",
+            "last_status",
+            "last_error",
+        ]
+    )
+    assert found["ScheduleInput"]["required"] == ["name", "cron", "action"]
+    assert found["ScheduleInput"]["properties"]["timezone"]["default"] == "UTC"
+    assert "required" not in found["SchedulePatch"]
+    run = found["ScheduleRun"]["properties"]
+    assert run["status"]["enum"] == ["queued", "running", "succeeded", "failed"]
+    assert found["ScheduleRunList"]["properties"]["items"]["items"] == {
+        "$ref": "#/components/schemas/ScheduleRun"
+    }
+
+
+def test_job_schemas(document: dict[str, Any]) -> None:
+    job = schemas(document)["Job"]
+    assert sorted(job["required"]) == sorted(JobView.__dataclass_fields__)
+    assert set(job["properties"]["status"]["enum"]) == {s.value for s in JobStatus}
+    assert set(JOB_STATUSES) <= set(job["properties"]["status"]["enum"])
+    assert job["properties"]["retries_left"]["type"] == ["integer", NULL]
+
+
+def test_patterns_match_the_services() -> None:
+    assert webhook_service._NAME.pattern == document_module.RESOURCE_NAME
+    assert schedule_service._NAME.pattern == document_module.RESOURCE_NAME
+    documented = re.compile(document_module.DURATION_PATTERN)
+    for text in ["30d", " 1 s ", "999999999w", "0d", "1y", "d", "1.5h", "10", "-1d", "1dd"]:
+        assert bool(documented.match(text)) == bool(durations._DURATION.match(text)), text
+
+
+def test_fixed_operation_ids_cannot_collide_with_a_collection(document: dict[str, Any]) -> None:
+    collection_made = re.compile(rf"^({'|'.join(RECORD_VERBS)})[A-Z]")
+    fixed = [
+        op["operationId"]
+        for path, item in build_document(PROJECT, [])["paths"].items()
+        for key, op in item.items()
+        if key != "parameters"
+    ]
+    assert len(fixed) == len(set(fixed)) == 27
+    assert not [i for i in fixed if collection_made.match(i)]
+    assert all(collection_made.match(i) for i in record_operation_ids("webhooks").values())
+
+
+def test_no_fixed_component_ends_in_a_collection_suffix() -> None:
+    names = set(schemas(build_document(PROJECT, [])))
+    assert names == set(FIXED_SCHEMAS) | set(fixed_json_schemas())
+    assert not [n for n in names if n.endswith(COLLECTION_SUFFIXES)]
+
+
+def test_collections_named_like_the_admin_resources_keep_apart() -> None:
+    names = ["webhooks", "webhook", "schedules", "schedule", "jobs", "job", "deliveries"]
+    built = build_document(PROJECT, [collection(n, {"x": {"type": "text"}}) for n in names])
+    validate(built)
+    ids = [
+        op["operationId"]
+        for item in built["paths"].values()
+        for k, op in item.items()
+        if k != "parameters"
+    ]
+    assert len(ids) == len(set(ids))
+    assert {"webhooksList", "schedulesRuns", "jobsRetry", "listWebhooks", "getJob"} <= set(ids)
+    assert schemas(built)["Webhook"]["properties"]["url"] == {"type": "string"}
+    assert "WebhookRecord" in schemas(built) and "ScheduleRecord" in schemas(built)
+
+
+def _validator(document: dict[str, Any], name: str) -> Draft202012Validator:
+    return Draft202012Validator(
+        {**document, "$ref": f"#/components/schemas/{name}"},
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+
+
+HOOK = {"name": "notify", "url": "https://example.com/x", "events": ["record.created"]}
+WEBHOOK_CHANGES: list[tuple[dict[str, Any], bool]] = [
+    ({}, True),
+    ({"url": "HTTP://example.com:8080/x?y=1"}, True),
+    ({"events": ["record.deleted", "record.created"], "collections": ["posts"]}, True),
+    ({"enabled": False, "secret": "s" * 24}, True),
+    ({"secret": None}, True),
+    ({"name": "n" * 63}, True),
+    ({"name": "n" * 64}, False),
+    ({"name": "Bad"}, False),
+    ({"name": "-x"}, False),
+    ({"url": "ftp://example.com"}, False),
+    ({"url": "http://"}, False),
+    ({"url": 5}, False),
+    ({"events": []}, False),
+    ({"events": ["record.exploded"]}, False),
+    ({"events": "record.created"}, False),
+    ({"collections": "posts"}, False),
+    ({"collections": [1]}, False),
+    ({"enabled": "yes"}, False),
+    ({"enabled": None}, False),
+    ({"secret": "short"}, False),
+    ({"secret": 5}, False),
+    ({"surprise": 1}, False),
+]
+WEBHOOK_AGREEMENT = [({**HOOK, **change}, ok) for change, ok in WEBHOOK_CHANGES]
+
+
+@pytest.mark.parametrize(("body", "accepted"), WEBHOOK_AGREEMENT)
+def test_webhook_input_agrees_with_the_server(
+    document: dict[str, Any], body: dict[str, Any], accepted: bool
+) -> None:
+    try:
+        webhook_service.load_webhook(body)
+        server = True
+    except Invalid:
+        server = False
+    assert (server, _validator(document, "WebhookInput").is_valid(body)) == (accepted, accepted)
+
+
+def test_webhook_patch_agrees_with_the_server(document: dict[str, Any]) -> None:
+    current = webhook_service.load_webhook(HOOK)
+    patch = _validator(document, "WebhookPatch")
+    for body, accepted in [
+        ({}, True),
+        ({"enabled": False}, True),
+        ({"secret": "s" * 30}, True),
+        ({"name": None}, False),
+        ({"events": []}, False),
+        ({"other": 1}, False),
+    ]:
+        try:
+            webhook_service.load_webhook(body, partial_of=current)
+            server = True
+        except Invalid:
+            server = False
+        assert (server, patch.is_valid(body)) == (accepted, accepted), body
+
+
+PURGE = {"type": "purge", "collection": "posts", "older_than": "30d"}
+SCHEDULE = {"name": "nightly", "cron": "0 3 * * *", "action": PURGE}
+# body change → (the server accepts it, the schema does). They differ only where JSON Schema
+# cannot say it: cron syntax, time zone names, the filter grammar, a zero duration.
+SCHEDULE_CHANGES: list[tuple[dict[str, Any], bool, bool]] = [
+    ({}, True, True),
+    ({"timezone": "Europe/Berlin", "enabled": False}, True, True),
+    ({"cron": "@daily"}, True, True),
+    ({"cron": "*/5 * * * * 30"}, True, True),
+    ({"action": {**PURGE, "filter": 'status = "draft"'}}, True, True),
+    ({"action": {**PURGE, "filter": None}}, True, True),
+    ({"action": {"type": "export", "collection": "posts"}}, True, True),
+    ({"action": {"type": "webhook", "url": "https://example.com/tick"}}, True, True),
+    ({"action": {"type": "webhook", "url": "http://x", "secret": "s"}}, False, False),
+    ({"action": {"type": "webhook", "url": "http://x", "secret": "s" * 24}}, True, True),
+    ({"action": {"type": "webhook", "url": "http://x", "secret": None}}, True, True),
+    ({"name": "Nightly"}, False, False),
+    ({"cron": 5}, False, False),
+    ({"cron": "0 3 * * *" + " " * 120}, False, False),  # the column holds 120
+    ({"timezone": 1}, False, False),
+    ({"enabled": "no"}, False, False),
+    ({"surprise": 1}, False, False),
+    ({"action": None}, False, False),
+    ({"action": {"type": "explode"}}, False, False),
+    ({"action": {"type": "export"}}, False, False),
+    ({"action": {"type": "export", "collection": 5}}, False, False),
+    ({"action": {**PURGE, "older_than": "30"}}, False, False),
+    ({"action": {**PURGE, "older_than": 30}}, False, False),
+    ({"action": {**PURGE, "filter": ""}}, False, False),
+    ({"action": {**PURGE, "extra": 1}}, False, False),
+    ({"action": {"type": "export", "collection": "posts", "older_than": "1d"}}, False, False),
+    ({"action": {"type": "webhook", "url": "ftp://x"}}, False, False),
+    ({"action": {"type": "webhook", "url": "HTTP://x"}}, True, True),
+    ({"action": {"type": "webhook"}}, False, False),
+    ({"cron": "every day"}, False, True),
+    ({"timezone": "Mars/Olympus"}, False, True),
+    ({"action": {**PURGE, "older_than": "0d"}}, False, True),
+    ({"action": {**PURGE, "filter": "status ="}}, False, True),
+]
+SCHEDULE_AGREEMENT = [({**SCHEDULE, **change}, *ok) for change, *ok in SCHEDULE_CHANGES]
+
+
+@pytest.mark.parametrize(("body", "server", "schema"), SCHEDULE_AGREEMENT)
+def test_schedule_input_agrees_with_the_server(
+    document: dict[str, Any], body: dict[str, Any], server: bool, schema: bool
+) -> None:
+    try:
+        schedule_service.load_schedule(body)
+        accepted = True
+    except Invalid:
+        accepted = False
+    assert (accepted, _validator(document, "ScheduleInput").is_valid(body)) == (server, schema)
+
+
+def test_stored_actions_conform_without_their_secrets(document: dict[str, Any]) -> None:
+    action = _validator(document, "ScheduleAction")
+    for body, server, schema in SCHEDULE_AGREEMENT:
+        if server and schema:
+            loaded = schedule_service.load_schedule(body)
+            stored = {**loaded.action, "secret_sealed": "gAAAA..."}
+            shown = schedule_service.ScheduleDef(
+                loaded.name, loaded.cron, loaded.timezone, stored
+            ).to_dict()["action"]
+            assert "secret" not in shown and action.is_valid(shown), shown
