@@ -31,14 +31,27 @@ def _external_settings(command: str) -> Settings:
 
 @click.command("worker")
 @click.option(
-    "--queues", "-q", default="default,webhooks,email", show_default=True,
+    "--queues",
+    "-q",
+    default="default,webhooks,email",
+    show_default=True,
     help="Comma-separated queues, in priority order.",
-)  # fmt: skip
+)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option(
+    "--fork/--no-fork",
+    default=False,
+    show_default=True,
+    help="Run each job in a forked process (isolation) or in the worker (throughput).",
+)
 @command_output
-def worker(queues: str, burst: bool) -> None:
-    """Run jobs from the queues. SIGTERM finishes the running job, then exits."""
-    from rq import Queue, Worker
+def worker(queues: str, burst: bool, fork: bool) -> None:
+    """Run jobs from the queues. SIGTERM finishes the running job, then exits.
+
+    By default jobs run in the worker process, which keeps its database connections: a
+    forked work horse per job costs a fork and fresh connections each time. Anything a
+    killed worker leaves unfinished is picked up from the database by the sweepers."""
+    from rq import Queue, SimpleWorker, Worker
 
     from cairn.jobs import context
     from cairn.jobs.queues import QUEUES
@@ -50,8 +63,9 @@ def worker(queues: str, burst: bool) -> None:
         raise Invalid(errors={"queues": [f"choose from {', '.join(QUEUES)}"]})
     settings = _external_settings("worker")
     runtime = Runtime(settings)
-    context.use(runtime, forking=True)
-    rq_worker = Worker(
+    context.use(runtime, forking=fork)
+    worker_class = Worker if fork else SimpleWorker
+    rq_worker = worker_class(
         [Queue(n, connection=runtime.redis) for n in names], connection=runtime.redis
     )
     # with_scheduler: retries are scheduled jobs (enqueue_in), moved to their queue when due.

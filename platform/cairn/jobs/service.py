@@ -92,7 +92,7 @@ def get_job(redis: Redis[bytes], project_id: UUID, job_id: str) -> JobView:
 def _one(redis: Redis[bytes], project_id: UUID, job_id: str) -> Job:
     try:
         job = Job.fetch(job_id, connection=redis)
-    except NoSuchJobError:
+    except (NoSuchJobError, ValueError):  # ValueError: not an id RQ would ever make
         raise NotFound(f"no job {job_id} in this project") from None
     if job.meta.get("project_id") != str(project_id):
         raise NotFound(f"no job {job_id} in this project")

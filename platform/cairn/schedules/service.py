@@ -19,6 +19,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+from croniter.croniter import CroniterBadCronError, CroniterBadDateError
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
@@ -31,7 +32,8 @@ from cairn.durations import parse_duration
 from cairn.errors import Conflict, Invalid, NotFound
 from cairn.records.filter import FilterError, parse
 from cairn.schedules.models import schedule_runs, schedules
-from cairn.webhooks.service import SecretBox, check_url, new_secret
+from cairn.schema.definitions import check_name
+from cairn.webhooks.service import SecretBox, check_url, is_http_url, new_secret
 
 RUN = "cairn.schedules.tasks.run_schedule"
 TICK_EVERY_SECONDS = 20
@@ -95,18 +97,46 @@ def load_schedule(data: Any, *, partial_of: ScheduleDef | None = None) -> Schedu
     action, enabled = merged.get("action"), merged.get("enabled", True)
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         errors["name"] = ["a lower-case name of letters, digits, - or _ (at most 63)"]
-    if not isinstance(cron, str) or not croniter.is_valid(cron):
-        errors["cron"] = [f"{cron!r} is not a cron expression (five fields, e.g. '0 3 * * *')"]
-    try:
-        ZoneInfo(str(tz))
-    except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = [f"{tz!r} is not an IANA time zone (e.g. Europe/Berlin)"]
+    if not _valid_cron(cron):
+        errors["cron"] = [
+            f"{str(cron)[:40]!r} is not a cron expression that ever fires "
+            "(at most 120 characters, e.g. '0 3 * * *' or '@daily')"
+        ]
+    if not _valid_zone(tz):
+        errors["timezone"] = [f"{str(tz)[:40]!r} is not an IANA time zone (e.g. Europe/Berlin)"]
     if not isinstance(enabled, bool):
         errors["enabled"] = ["must be true or false"]
-    errors.update(_action_errors(action))
+    if "action" in data or partial_of is None:
+        # Only what the caller sent is checked: `secret_sealed` is never theirs to send.
+        errors.update(_action_errors(action))
     if errors:
         raise Invalid("the schedule is not valid", errors=errors)
-    return ScheduleDef(str(name), str(cron), str(tz), dict(action), enabled)  # type: ignore[arg-type]
+    assert isinstance(action, dict)
+    kept = partial_of.action.get("secret_sealed") if partial_of else None
+    if "action" in data and kept and action["type"] == "webhook" and "secret" not in action:
+        action = {**action, "secret_sealed": kept}  # a patched webhook action keeps its secret
+    return ScheduleDef(str(name), str(cron), str(tz), dict(action), bool(enabled))
+
+
+def _valid_cron(cron: Any) -> bool:
+    """What croniter accepts (5 fields, a seconds field, @daily …) and will ever fire."""
+    if not isinstance(cron, str) or len(cron) > 120 or not croniter.is_valid(cron):
+        return False
+    try:
+        croniter(cron, datetime.now(UTC)).get_next(datetime)  # '0 0 31 2 *' never fires
+    except (CroniterBadCronError, CroniterBadDateError, ValueError, KeyError):
+        return False
+    return True
+
+
+def _valid_zone(name: Any) -> bool:
+    if not isinstance(name, str) or not name or len(name) > 64:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, a long name
+        return False
+    return True
 
 
 def _action_errors(action: Any) -> dict[str, list[str]]:
@@ -116,11 +146,14 @@ def _action_errors(action: Any) -> dict[str, list[str]]:
     allowed = {
         "purge": {"type", "collection", "older_than", "filter"},
         "export": {"type", "collection"},
-        "webhook": {"type", "url", "secret", "secret_sealed"},
+        "webhook": {"type", "url", "secret"},
     }[kind]
     errors = {f"action.{k}": ["unknown field"] for k in sorted(set(action) - allowed)}
-    if kind in ("purge", "export") and not isinstance(action.get("collection"), str):
-        errors["action.collection"] = ["the collection to act on"]
+    if kind in ("purge", "export") and (
+        not isinstance(action.get("collection"), str)
+        or check_name("collection", action["collection"]) is not None
+    ):
+        errors["action.collection"] = ["the name of the collection to act on"]
     if kind == "purge":
         try:
             parse_duration(str(action.get("older_than", "")))
@@ -132,9 +165,11 @@ def _action_errors(action: Any) -> dict[str, list[str]]:
             except FilterError as exc:
                 errors["action.filter"] = [exc.detail]
     if kind == "webhook":
-        url = action.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            errors["action.url"] = ["an http:// or https:// URL"]
+        if not is_http_url(action.get("url")):
+            errors["action.url"] = ["an http:// or https:// URL with a host"]
+        secret = action.get("secret")
+        if secret is not None and (not isinstance(secret, str) or len(secret) < 24):
+            errors["action.secret"] = ["at least 24 characters"]
     return errors
 
 

@@ -76,7 +76,7 @@ def run_schedule(project_id: str, schedule_id: str, tick: str) -> str:
     status, result, error = "succeeded", None, None
     try:
         result = ACTIONS[schedule.definition.action["type"]](rt, project, schedule, at)
-    except (CairnError, httpx.HTTPError, OSError, ValueError) as exc:
+    except Exception as exc:
         status = "failed"
         error = (exc.detail if isinstance(exc, CairnError) else f"{type(exc).__name__}: {exc}")[
             :500
@@ -119,18 +119,19 @@ def _export(
 ) -> dict[str, Any]:
     """Stream a collection to data/exports/<project>/<collection>-<tick>.jsonl."""
     name = schedule.definition.action["collection"]
-    folder = Path(rt.settings.data_dir) / "exports" / project.slug
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}-{tick.strftime('%Y%m%dT%H%M%SZ')}.jsonl"
     written = 0
-    with rt.db.tenant(project.id) as conn, path.open("w") as out:
-        coll = collections.load(conn, project, name)
+    with rt.db.tenant(project.id) as conn:
+        coll = collections.load(conn, project, name)  # a name it is not never becomes a path
+        folder = Path(rt.settings.data_dir) / "exports" / project.slug
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{coll.name}-{tick.strftime('%Y%m%dT%H%M%SZ')}.jsonl"
         rows = conn.execution_options(yield_per=EXPORT_BATCH).execute(
             select(coll.table).order_by(coll.table.c.id)
         )
-        for row in rows:
-            out.write(json.dumps(dict(row._mapping), default=str) + "\n")
-            written += 1
+        with path.open("w") as out:
+            for row in rows:
+                out.write(json.dumps(dict(row._mapping), default=str) + "\n")
+                written += 1
     return {"path": str(path), "records": written}
 
 

@@ -29,6 +29,7 @@ from cairn.audit import service as audit
 from cairn.crypto import derive_key
 from cairn.db.ids import new_id
 from cairn.errors import Conflict, Invalid, NotFound
+from cairn.schema.definitions import NAME
 from cairn.schema.engine import Step
 from cairn.webhooks.models import webhooks
 
@@ -118,16 +119,16 @@ def load_webhook(data: Any, *, partial_of: WebhookDef | None = None) -> WebhookD
     enabled, secret = merged.get("enabled", True), data.get("secret")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         errors["name"] = ["a lower-case name of letters, digits, - or _ (at most 63)"]
+    if not is_http_url(url):
+        errors["url"] = ["must be an http:// or https:// URL with a host (and a valid port)"]
     if (
-        not isinstance(url, str)
-        or urlsplit(url).scheme not in ("http", "https")
-        or not urlsplit(url).hostname
+        not isinstance(events, list | tuple)
+        or not events
+        or not all(isinstance(e, str) and e in EVENT_TYPES for e in events)
     ):
-        errors["url"] = ["must be an http:// or https:// URL with a host"]
-    if not isinstance(events, list | tuple) or not events or not set(events) <= set(EVENT_TYPES):
         errors["events"] = [f"a non-empty list of {', '.join(EVENT_TYPES)}"]
     if not isinstance(collections, list | tuple) or not all(
-        isinstance(c, str) for c in collections
+        isinstance(c, str) and NAME.fullmatch(c) for c in collections
     ):
         errors["collections"] = ["a list of collection names (empty: all)"]
     if not isinstance(enabled, bool):
@@ -146,10 +147,24 @@ def load_webhook(data: Any, *, partial_of: WebhookDef | None = None) -> WebhookD
     )
 
 
+def is_http_url(url: Any) -> bool:
+    """An http(s) URL with a host and, if any, a valid port (urlsplit raises on bad ones)."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 def check_url(url: str, *, allow_private: bool) -> None:
     """Refuse URLs whose host resolves to a non-public address (SSRF)."""
+    if not is_http_url(url):
+        raise Invalid(errors={"url": ["must be an http:// or https:// URL with a host"]})
     host = urlsplit(url).hostname or ""
-    port = urlsplit(url).port or (443 if url.startswith("https") else 80)
+    port = urlsplit(url).port or (443 if url.lower().startswith("https") else 80)
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except OSError:
