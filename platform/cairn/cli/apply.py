@@ -10,6 +10,7 @@ import click
 from cairn.cli.context import open_runtime
 from cairn.cli.output import Result, command_output
 from cairn.errors import Conflict, Invalid
+from cairn.schedules import service as schedule_service
 from cairn.schema import service
 from cairn.schema.engine import Plan
 from cairn.tenancy import project_file
@@ -102,7 +103,10 @@ def export(slug: str) -> Result:
             hooks = [
                 w.definition().to_dict() for w in webhook_service.list_webhooks(conn, project.id)
             ]
-    document = {"collections": collections, "webhooks": hooks}
+            ticks = [
+                s.definition.to_dict() for s in schedule_service.list_schedules(conn, project.id)
+            ]
+    document = {"collections": collections, "webhooks": hooks, "schedules": ticks}
     return Result(
-        json.loads(json.dumps(document)), [project_file.dump(collections, hooks).rstrip()]
+        json.loads(json.dumps(document)), [project_file.dump(collections, hooks, ticks).rstrip()]
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from cairn.errors import Conflict
+from cairn.schedules import service as schedules
 from cairn.schema import engine
 from cairn.schema import service as collections
 from cairn.tenancy.project_file import ProjectFile
@@ -55,7 +56,14 @@ def apply_project(
             allow_private=allow_private,
             generated=generated,
         )
-    plan = engine.Plan([*(collection_plan.steps if collection_plan else []), *webhook_steps])
+    schedule_steps = []
+    if document.schedules is not None:
+        schedule_steps = schedules.plan_schedules(
+            conn, box, project.id, document.schedules, actor=actor, allow_private=allow_private
+        )
+    plan = engine.Plan(
+        [*(collection_plan.steps if collection_plan else []), *webhook_steps, *schedule_steps]
+    )
     if dry_run:
         return Applied(plan, collection_plan)
     if plan.blocked:
@@ -77,7 +85,7 @@ def apply_project(
             allow_destructive=True,
         )
     context = engine.Context(conn, None, project.schema_name, app_role, str(project.id), {})  # type: ignore[arg-type]
-    for step in webhook_steps:
+    for step in [*webhook_steps, *schedule_steps]:
         assert step.run is not None
         step.run(context)
     return Applied(plan, collection_plan, generated)

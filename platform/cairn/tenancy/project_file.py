@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from cairn.errors import Invalid
+from cairn.schedules.service import ScheduleDef, load_schedule
 from cairn.schema.definitions import CollectionDef, load_project_collections
 from cairn.webhooks.service import WebhookDef, load_webhook
 
-SUPPORTED_SECTIONS = ("collections", "webhooks")
-LATER_SECTIONS = ("users", "auth", "schedules", "limits")
+SUPPORTED_SECTIONS = ("collections", "webhooks", "schedules")
+LATER_SECTIONS = ("users", "auth", "limits")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class ProjectFile:
 
     collections: list[CollectionDef] | None = None
     webhooks: list[WebhookDef] | None = None
+    schedules: list[ScheduleDef] | None = None
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -61,26 +63,34 @@ def parse(text: str, environ: Mapping[str, str] | None = None) -> ProjectFile:
     return ProjectFile(
         collections=load_project_collections(collections) if collections is not None else None,
         webhooks=_load_webhooks(resolved["webhooks"]) if "webhooks" in resolved else None,
+        schedules=_load_named(resolved["schedules"], "schedules", load_schedule)
+        if "schedules" in resolved
+        else None,
     )
 
 
 def _load_webhooks(raw: Any) -> list[WebhookDef]:
+    return _load_named(raw, "webhooks", load_webhook)
+
+
+def _load_named(raw: Any, section: str, load: Callable[[Any], Any]) -> list[Any]:
+    """A list section of named objects, each validated, names unique."""
     if not isinstance(raw, list):
-        raise Invalid(errors={"webhooks": ["must be a list of webhooks"]})
-    loaded: list[WebhookDef] = []
+        raise Invalid(errors={section: [f"must be a list of {section}"]})
+    loaded: list[Any] = []
     errors: dict[str, list[str]] = {}
     for position, item in enumerate(raw):
         try:
-            loaded.append(load_webhook(item))
+            loaded.append(load(item))
         except Invalid as exc:
             label = item.get("name", position) if isinstance(item, dict) else position
             for path, messages in exc.errors.items():
-                errors[f"webhooks.{label}.{path}"] = messages
-    names = [w.name for w in loaded]
+                errors[f"{section}.{label}.{path}"] = messages
+    names = [item.name for item in loaded]
     for duplicate in sorted({n for n in names if names.count(n) > 1}):
-        errors[f"webhooks.{duplicate}"] = ["declared more than once"]
+        errors[f"{section}.{duplicate}"] = ["declared more than once"]
     if errors:
-        raise Invalid("the project file's webhooks are not valid", errors=errors)
+        raise Invalid(f"the project file's {section} are not valid", errors=errors)
     return loaded
 
 
@@ -105,8 +115,14 @@ def _substitute(
     return value
 
 
-def dump(collections: list[dict[str, Any]], webhooks: list[dict[str, Any]] | None = None) -> str:
+def dump(
+    collections: list[dict[str, Any]],
+    webhooks: list[dict[str, Any]] | None = None,
+    schedules: list[dict[str, Any]] | None = None,
+) -> str:
     document: dict[str, Any] = {"collections": collections}
     if webhooks is not None:
         document["webhooks"] = webhooks
+    if schedules is not None:
+        document["schedules"] = schedules
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)

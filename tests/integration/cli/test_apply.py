@@ -94,7 +94,9 @@ def test_bad_files_are_one_line_and_change_nothing(
 ) -> None:
     line = one_line_error(cairn("apply", write(tmp_path, text), "-p", slug))
     assert message in line
-    assert cairn("export", "-p", slug).stdout.strip() == "collections: []\nwebhooks: []"
+    assert (
+        cairn("export", "-p", slug).stdout.strip() == "collections: []\nwebhooks: []\nschedules: []"
+    )
 
 
 def test_variables_come_from_the_environment(cairn: CairnCli, slug: str, tmp_path: Path) -> None:
@@ -174,3 +176,48 @@ def test_bad_webhooks_in_the_file(
     cairn: CairnCli, slug: str, tmp_path: Path, text: str, message: str
 ) -> None:
     assert message in one_line_error(cairn("apply", write(tmp_path, text), "-p", slug))
+
+
+SCHEDULES = """
+collections:
+  - name: posts
+    fields: {status: {type: text}}
+schedules:
+  - {name: nightly-cleanup, cron: "0 3 * * *", timezone: Europe/Berlin,
+     action: {type: purge, collection: posts, older_than: 90d, filter: 'status = "draft"'}}
+  - {name: hourly-ping, cron: "0 * * * *",
+     action: {type: webhook, url: "http://127.0.0.1:9/tick", secret: "${TICK_SECRET}"}}
+"""
+
+
+def test_schedules_in_the_project_file(cairn: CairnCli, slug: str, tmp_path: Path) -> None:
+    path = write(tmp_path, SCHEDULES)
+    secret = {"TICK_SECRET": "t" * 32}
+    first = cairn("apply", path, "-p", slug, "--json", **secret)
+    assert first.exit_code == 0, first.stderr
+    assert [s["action"] for s in json.loads(first.stdout)["steps"]].count("create_schedule") == 2
+    assert cairn("apply", path, "-p", slug, **secret).stdout.strip() == "nothing to change"
+    exported = cairn("export", "-p", slug).stdout
+    assert "name: nightly-cleanup" in exported and "TICK_SECRET" not in exported
+    assert "t" * 32 not in exported
+    again = cairn("apply", write(tmp_path, exported, "exported.yaml"), "-p", slug)
+    assert again.stdout.strip() == "nothing to change"
+    listed = json.loads(cairn("schedules", "list", "-p", slug, "--json").stdout)["items"]
+    assert {s["name"] for s in listed} == {"nightly-cleanup", "hourly-ping"}
+    assert all(s["next_run_at"] for s in listed)
+    changed = cairn(
+        "apply",
+        write(tmp_path, SCHEDULES.replace("0 3 * * *", "0 4 * * *"), "c.yaml"),
+        "-p",
+        slug,
+        **secret,
+    )
+    assert "~ update schedule nightly-cleanup" in changed.stdout
+    only_one = SCHEDULES[: SCHEDULES.index("  - {name: hourly-ping")]
+    refused = cairn("apply", write(tmp_path, only_one, "one.yaml"), "-p", slug)
+    assert refused.exit_code == 1 and "delete schedule hourly-ping" in refused.stderr
+
+
+def test_bad_schedules_in_the_file(cairn: CairnCli, slug: str, tmp_path: Path) -> None:
+    text = "schedules: [{name: s, cron: 'every day', action: {type: export, collection: posts}}]"
+    assert "schedules.s.cron" in one_line_error(cairn("apply", write(tmp_path, text), "-p", slug))
