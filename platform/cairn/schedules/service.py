@@ -20,16 +20,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from croniter.croniter import CroniterBadCronError, CroniterBadDateError
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
 
 from cairn.audit import service as audit
 from cairn.db.engine import PendingJob, after_commit
-from cairn.db.ids import new_id
+from cairn.db.named import delete_named, save_named
 from cairn.durations import parse_duration
-from cairn.errors import Conflict, Invalid, NotFound
+from cairn.errors import Invalid, NotFound
 from cairn.records.filter import FilterError, parse
 from cairn.schedules.models import schedule_runs, schedules
 from cairn.schema.definitions import check_name
@@ -246,47 +245,15 @@ def save_schedule(
         "updated_at": func.now(),
         "next_run_at": next_tick(stored, datetime.now(UTC)) if stored.enabled else None,
     }
-    try:
-        with conn.begin_nested():
-            if schedule_id is None:
-                row = (
-                    conn.execute(
-                        insert(schedules)
-                        .values(project_id=project_id, id=new_id(), **values)
-                        .returning(*_COLUMNS)
-                    )
-                    .mappings()
-                    .one()
-                )
-            else:
-                found = (
-                    conn.execute(
-                        update(schedules)
-                        .where(schedules.c.project_id == project_id, schedules.c.id == schedule_id)
-                        .values(**values)
-                        .returning(*_COLUMNS)
-                    )
-                    .mappings()
-                    .first()
-                )
-                if found is None:
-                    raise NotFound(f"no schedule {schedule_id} in this project")
-                row = found
-    except IntegrityError:
-        raise Conflict(
-            f"a schedule named '{definition.name}' already exists",
-            errors={"name": ["must be unique in the project"]},
-        ) from None
+    row = save_named(
+        conn, schedules, _COLUMNS, project_id, values, item_id=schedule_id, kind="schedule"
+    )
     audit.record(conn, project_id, actor, "schedule.saved", str(row["id"]), stored.to_dict())
     return Schedule.from_row(row)
 
 
 def delete_schedule(conn: Connection, project_id: UUID, schedule_id: UUID, *, actor: str) -> None:
-    result = conn.execute(
-        delete(schedules).where(schedules.c.project_id == project_id, schedules.c.id == schedule_id)
-    )
-    if result.rowcount == 0:
-        raise NotFound(f"no schedule {schedule_id} in this project")
+    delete_named(conn, schedules, project_id, schedule_id, kind="schedule")
     audit.record(conn, project_id, actor, "schedule.deleted", str(schedule_id))
 
 

@@ -20,15 +20,13 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from cryptography.fernet import Fernet
-from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
 
 from cairn.audit import service as audit
 from cairn.crypto import derive_key
-from cairn.db.ids import new_id
-from cairn.errors import Conflict, Invalid, NotFound
+from cairn.db.named import delete_named, save_named
+from cairn.errors import Invalid, NotFound
 from cairn.schema.definitions import NAME
 from cairn.schema.engine import Step
 from cairn.webhooks.models import webhooks
@@ -239,51 +237,19 @@ def save_webhook(
     }
     if definition.secret is not None:
         values["secret_encrypted"] = box.seal(definition.secret)
-    try:
-        with conn.begin_nested():
-            if webhook_id is None:
-                if definition.secret is None:
-                    generated = new_secret()
-                    values["secret_encrypted"] = box.seal(generated)
-                row = (
-                    conn.execute(
-                        insert(webhooks)
-                        .values(project_id=project_id, id=new_id(), **values)
-                        .returning(*_COLUMNS)
-                    )
-                    .mappings()
-                    .one()
-                )
-            else:
-                changed = (
-                    conn.execute(
-                        update(webhooks)
-                        .where(webhooks.c.project_id == project_id, webhooks.c.id == webhook_id)
-                        .values(**values)
-                        .returning(*_COLUMNS)
-                    )
-                    .mappings()
-                    .first()
-                )
-                if changed is None:
-                    raise NotFound(f"no webhook {webhook_id} in this project")
-                row = changed
-    except IntegrityError:
-        raise Conflict(
-            f"a webhook named '{definition.name}' already exists",
-            errors={"name": ["must be unique in the project"]},
-        ) from None
+    if webhook_id is None and definition.secret is None:
+        generated = new_secret()
+        values["secret_encrypted"] = box.seal(generated)
+    row = save_named(
+        conn, webhooks, _COLUMNS, project_id, values, item_id=webhook_id, kind="webhook"
+    )
     webhook = Webhook.from_row(row)
     audit.record(conn, project_id, actor, "webhook.saved", str(webhook.id), definition.to_dict())
     return webhook, generated
 
 
 def delete_webhook(conn: Connection, project_id: UUID, webhook_id: UUID, *, actor: str) -> None:
-    result = conn.execute(
-        delete(webhooks).where(webhooks.c.project_id == project_id, webhooks.c.id == webhook_id)
-    )
-    if result.rowcount == 0:
-        raise NotFound(f"no webhook {webhook_id} in this project")
+    delete_named(conn, webhooks, project_id, webhook_id, kind="webhook")
     audit.record(conn, project_id, actor, "webhook.deleted", str(webhook_id))
 
 

@@ -1,0 +1,56 @@
+"""Project-scoped rows with a unique name (webhooks, schedules): save and delete them with
+the same answers everywhere — a name taken is a 409, an unknown id a 404."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Column, Connection, Table, delete, insert, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from cairn.db.ids import new_id
+from cairn.errors import Conflict, NotFound
+
+
+def save_named(
+    conn: Connection,
+    table: Table,
+    columns: list[Column[Any]],
+    project_id: UUID,
+    values: dict[str, Any],
+    *,
+    item_id: UUID | None,
+    kind: str,
+) -> RowMapping:
+    """Insert the row (no `item_id`) or replace the row with that id; RETURNING `columns`."""
+    try:
+        with conn.begin_nested():
+            if item_id is None:
+                statement: Any = insert(table).values(project_id=project_id, id=new_id(), **values)
+            else:
+                statement = (
+                    update(table)
+                    .where(table.c.project_id == project_id, table.c.id == item_id)
+                    .values(**values)
+                )
+            row = conn.execute(statement.returning(*columns)).mappings().first()
+    except IntegrityError:
+        raise Conflict(
+            f"a {kind} named '{values['name']}' already exists",
+            errors={"name": ["must be unique in the project"]},
+        ) from None
+    if row is None:
+        raise NotFound(f"no {kind} {item_id} in this project")
+    return row
+
+
+def delete_named(
+    conn: Connection, table: Table, project_id: UUID, item_id: UUID, *, kind: str
+) -> None:
+    result = conn.execute(
+        delete(table).where(table.c.project_id == project_id, table.c.id == item_id)
+    )
+    if result.rowcount == 0:
+        raise NotFound(f"no {kind} {item_id} in this project")
