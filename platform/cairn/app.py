@@ -11,7 +11,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from cairn.auth import api as api_keys_api
 from cairn.config import Settings
-from cairn.http import health, metrics, problems, request_context
+from cairn.http import health, metrics, problems, ratelimit, request_context
 from cairn.jobs import api as jobs_api
 from cairn.openapi import api as openapi_api
 from cairn.records import api as records_api
@@ -52,6 +52,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(api_keys_api.bp)
     app.register_blueprint(collections_api.bp)
+    # Rate limits wrap the data API's blueprints before they are registered.
+    ratelimit.protect(ratelimit.init_app(app, settings), records_api.bp, records_api.batch_bp)
     app.register_blueprint(records_api.bp)
     app.register_blueprint(records_api.batch_bp)
     app.register_blueprint(webhooks_api.bp)

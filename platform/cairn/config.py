@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from limits import parse_many
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
 from cairn.durations import parse_duration
@@ -49,6 +50,13 @@ def _checked_by(check: Callable[[str], object]) -> validate.Validator:
             raise ValidationError(str(exc)) from None
 
     return run  # type: ignore[return-value]
+
+
+def _rate(value: str) -> None:
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a rate such as 600/minute") from None
 
 
 class _EnvSchema(Schema):
@@ -124,6 +132,9 @@ class _EnvSchema(Schema):
     mail_from = fields.String(
         data_key="CAIRN_MAIL_FROM", load_default=DEFAULT_FROM, validate=_checked_by(check_sender)
     )
+    rate_limit_data = fields.String(
+        data_key="CAIRN_RATE_LIMIT_DATA", load_default="600/minute", validate=_checked_by(_rate)
+    )
     retention = fields.String(
         data_key="CAIRN_RETENTION", load_default="30d", validate=_checked_by(parse_duration)
     )
@@ -163,6 +174,7 @@ class Settings:
     smtp_url: str | None
     mail_from: str
     retention: str
+    rate_limit_data: str
 
     @property
     def embedded_database(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -106,7 +107,8 @@ def export(slug: str) -> Result:
             ticks = [
                 s.definition.to_dict() for s in schedule_service.list_schedules(conn, project.id)
             ]
-    document = {"collections": collections, "webhooks": hooks, "schedules": ticks}
-    return Result(
-        json.loads(json.dumps(document)), [project_file.dump(collections, hooks, ticks).rstrip()]
-    )
+    document: dict[str, Any] = {"collections": collections, "webhooks": hooks, "schedules": ticks}
+    if project.limits:
+        document["limits"] = project.limits
+    text = project_file.dump(collections, hooks, ticks, project.limits).rstrip()
+    return Result(json.loads(json.dumps(document)), [text])

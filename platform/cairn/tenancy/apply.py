@@ -14,6 +14,7 @@ from cairn.errors import Conflict
 from cairn.schedules import service as schedules
 from cairn.schema import engine
 from cairn.schema import service as collections
+from cairn.tenancy import service as tenancy
 from cairn.tenancy.project_file import ProjectFile
 from cairn.tenancy.service import Project
 from cairn.webhooks import service as webhooks
@@ -61,8 +62,29 @@ def apply_project(
         schedule_steps = schedules.plan_schedules(
             conn, box, project.id, document.schedules, actor=actor, allow_private=allow_private
         )
+    limit_steps = []
+    if document.limits is not None and document.limits != project.limits:
+        wanted = document.limits
+
+        def set_limits(ctx: engine.Context) -> None:
+            tenancy.set_limits(ctx.conn, project, wanted)
+
+        limit_steps.append(
+            engine.Step(
+                "set_limits",
+                "",
+                f"set rate limits {wanted or '(defaults)'}",
+                "limits",
+                run=set_limits,
+            )
+        )
     plan = engine.Plan(
-        [*(collection_plan.steps if collection_plan else []), *webhook_steps, *schedule_steps]
+        [
+            *(collection_plan.steps if collection_plan else []),
+            *webhook_steps,
+            *schedule_steps,
+            *limit_steps,
+        ]
     )
     if dry_run:
         return Applied(plan, collection_plan)
@@ -85,7 +107,7 @@ def apply_project(
             allow_destructive=True,
         )
     context = engine.Context(conn, None, project.schema_name, app_role, str(project.id), {})  # type: ignore[arg-type]
-    for step in [*webhook_steps, *schedule_steps]:
+    for step in [*webhook_steps, *schedule_steps, *limit_steps]:
         assert step.run is not None
         step.run(context)
     return Applied(plan, collection_plan, generated)

@@ -1,7 +1,8 @@
 """The project directory. Not tenant data: the app role may read it (to resolve a slug) but
 never write it; projects are created and dropped through the owner path."""
 
-from sqlalchemy import Column, DateTime, String, Table, Uuid, func
+from sqlalchemy import Column, DateTime, String, Table, Uuid, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 
 from cairn.db.metadata import metadata
 
@@ -13,4 +14,6 @@ projects = Table(
     Column("name", String(200), nullable=False),
     Column("schema_name", String(63), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Rate limits declared in the project file (`limits:`), e.g. {"data": "600/minute"}.
+    Column("limits", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
 )

@@ -18,10 +18,11 @@ import yaml
 from cairn.errors import Invalid
 from cairn.schedules.service import ScheduleDef, load_schedule
 from cairn.schema.definitions import CollectionDef, load_project_collections
+from cairn.tenancy.service import load_limits
 from cairn.webhooks.service import WebhookDef, load_webhook
 
-SUPPORTED_SECTIONS = ("collections", "webhooks", "schedules")
-LATER_SECTIONS = ("users", "auth", "limits")
+SUPPORTED_SECTIONS = ("collections", "webhooks", "schedules", "limits")
+LATER_SECTIONS = ("users", "auth")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ProjectFile:
     collections: list[CollectionDef] | None = None
     webhooks: list[WebhookDef] | None = None
     schedules: list[ScheduleDef] | None = None
+    limits: dict[str, str] | None = None
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -66,6 +68,7 @@ def parse(text: str, environ: Mapping[str, str] | None = None) -> ProjectFile:
         schedules=_load_named(resolved["schedules"], "schedules", load_schedule)
         if "schedules" in resolved
         else None,
+        limits=load_limits(resolved["limits"]) if "limits" in resolved else None,
     )
 
 
@@ -119,10 +122,13 @@ def dump(
     collections: list[dict[str, Any]],
     webhooks: list[dict[str, Any]] | None = None,
     schedules: list[dict[str, Any]] | None = None,
+    limits: dict[str, str] | None = None,
 ) -> str:
     document: dict[str, Any] = {"collections": collections}
     if webhooks is not None:
         document["webhooks"] = webhooks
     if schedules is not None:
         document["schedules"] = schedules
+    if limits:
+        document["limits"] = limits
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)

@@ -7,11 +7,13 @@ project directory is readable by the app role.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, insert, select, text
+from limits import parse_many
+from sqlalchemy import Connection, delete, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +32,7 @@ class Project:
     name: str
     schema_name: str
     created_at: datetime
+    limits: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: RowMapping) -> Project:
@@ -87,6 +90,37 @@ def get_project_by_id(conn: Connection, project_id: UUID) -> Project:
 def list_projects(conn: Connection) -> list[Project]:
     rows = conn.execute(select(*projects.c).order_by(projects.c.slug)).mappings()
     return [Project.from_row(row) for row in rows]
+
+
+LIMIT_KINDS = ("data", "auth")
+
+
+def load_limits(raw: Any) -> dict[str, str]:
+    """`{data: "600/minute", auth: "10/minute"}`; each value one or more limits separated by
+    `;` in the `limits` library's notation."""
+    if not isinstance(raw, dict):
+        raise Invalid(errors={"limits": ["must map data/auth to limits like 600/minute"]})
+    errors: dict[str, list[str]] = {}
+    for key, value in raw.items():
+        if key not in LIMIT_KINDS:
+            errors[f"limits.{key}"] = [f"not a kind of limit; use {', '.join(LIMIT_KINDS)}"]
+        elif not isinstance(value, str) or not _parses(value):
+            errors[f"limits.{key}"] = ["a rate such as 600/minute or 10/second;1000/hour"]
+    if errors:
+        raise Invalid("the project file's limits are not valid", errors=errors)
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _parses(value: str) -> bool:
+    try:
+        return bool(parse_many(value))
+    except ValueError:
+        return False
+
+
+def set_limits(conn: Connection, project: Project, limits: dict[str, str]) -> None:
+    """Owner path (the project directory is read-only for the app role)."""
+    conn.execute(update(projects).where(projects.c.id == project.id).values(limits=limits))
 
 
 def delete_project(conn: Connection, slug: str) -> Project:

@@ -221,3 +221,17 @@ def test_schedules_in_the_project_file(cairn: CairnCli, slug: str, tmp_path: Pat
 def test_bad_schedules_in_the_file(cairn: CairnCli, slug: str, tmp_path: Path) -> None:
     text = "schedules: [{name: s, cron: 'every day', action: {type: export, collection: posts}}]"
     assert "schedules.s.cron" in one_line_error(cairn("apply", write(tmp_path, text), "-p", slug))
+
+
+def test_limits_in_the_project_file(cairn: CairnCli, slug: str, tmp_path: Path) -> None:
+    text = "limits: {data: 100/minute, auth: 5/minute}"
+    first = cairn("apply", write(tmp_path, text), "-p", slug)
+    assert first.exit_code == 0 and "set rate limits" in first.stdout
+    assert cairn("apply", write(tmp_path, text), "-p", slug).stdout.strip() == "nothing to change"
+    exported = cairn("export", "-p", slug).stdout
+    assert "data: 100/minute" in exported
+    again = cairn("apply", write(tmp_path, exported, "exported.yaml"), "-p", slug)
+    assert again.stdout.strip() == "nothing to change"
+    assert "limits.data" in one_line_error(
+        cairn("apply", write(tmp_path, "limits: {data: x}", "b.yaml"), "-p", slug)
+    )
