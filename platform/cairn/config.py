@@ -132,6 +132,17 @@ class _EnvSchema(Schema):
     mail_from = fields.String(
         data_key="CAIRN_MAIL_FROM", load_default=DEFAULT_FROM, validate=_checked_by(check_sender)
     )
+    argon2_time_cost = fields.Integer(
+        data_key="CAIRN_ARGON2_TIME_COST", load_default=3, validate=validate.Range(min=1, max=20)
+    )
+    argon2_memory_kib = fields.Integer(
+        data_key="CAIRN_ARGON2_MEMORY_KIB",
+        load_default=65536,
+        validate=validate.Range(min=8192, max=4 * 1024 * 1024),
+    )
+    argon2_parallelism = fields.Integer(
+        data_key="CAIRN_ARGON2_PARALLELISM", load_default=4, validate=validate.Range(min=1, max=64)
+    )
     rate_limit_data = fields.String(
         data_key="CAIRN_RATE_LIMIT_DATA", load_default="600/minute", validate=_checked_by(_rate)
     )
@@ -175,6 +186,9 @@ class Settings:
     mail_from: str
     retention: str
     rate_limit_data: str
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    argon2_parallelism: int
 
     @property
     def embedded_database(self) -> bool:
