@@ -264,9 +264,10 @@ def _check_multiple_relations(
 def _write(
     conn: Connection, collection: Collection, statement: Any, *, deleting: bool = False
 ) -> Any:
+    # No savepoint: a failed write always ends its transaction (the request or the whole
+    # batch), so one would only cost two round trips on every write.
     try:
-        with conn.begin_nested():
-            return conn.execute(statement)
+        return conn.execute(statement)
     except IntegrityError as exc:
         raise _integrity_problem(collection, exc, deleting=deleting) from None
 
