@@ -32,7 +32,6 @@ from cairn.errors import Invalid, NotFound
 from cairn.records.filter import FilterError, parse
 from cairn.schedules.models import schedule_runs, schedules
 from cairn.schema.definitions import check_name
-from cairn.schema.engine import Step
 from cairn.webhooks.service import SecretBox, check_url, is_http_url, new_secret
 
 RUN = "cairn.schedules.tasks.run_schedule"
@@ -112,10 +111,10 @@ def load_schedule(data: Any, *, partial_of: ScheduleDef | None = None) -> Schedu
     if errors:
         raise Invalid("the schedule is not valid", errors=errors)
     assert isinstance(action, dict)
-    kept = partial_of.action.get("secret_sealed") if partial_of else None
-    if "action" in data and kept and action["type"] == "webhook" and "secret" not in action:
-        action = {**action, "secret_sealed": kept}  # a patched webhook action keeps its secret
-    return ScheduleDef(str(name), str(cron), str(tz), dict(action), bool(enabled))
+    loaded = ScheduleDef(str(name), str(cron), str(tz), dict(action), bool(enabled))
+    if partial_of is not None and "action" in data:
+        return keeping_secret(partial_of, loaded)  # a patched webhook action keeps its secret
+    return loaded
 
 
 def _valid_cron(cron: Any) -> bool:
@@ -311,85 +310,17 @@ def list_runs(
     return [dict(r) for r in rows]
 
 
-def plan_schedules(
-    conn: Connection,
-    box: SecretBox,
-    project_id: UUID,
-    desired: list[ScheduleDef],
-    *,
-    actor: str,
-    allow_private: bool,
-) -> list[Step]:
-    """Steps that make the project's schedules exactly `desired` (the project file's
-    `schedules:`). A webhook action's secret left out keeps the stored one; deleting a
-    schedule discards its run history, so it is destructive."""
-    current = {s.definition.name: s for s in list_schedules(conn, project_id)}
-    steps: list[Step] = []
-    for wanted in desired:
-        existing = current.get(wanted.name)
-        if existing is None:
-            steps.append(
-                Step(
-                    "create_schedule",
-                    "",
-                    f"create schedule {wanted.name} ({wanted.cron})",
-                    wanted.name,
-                    run=_saver(box, project_id, wanted, actor, allow_private, None),
-                )
-            )
-            continue
-        stored = existing.definition
-        sealed = stored.action.get("secret_sealed")
-        given = wanted.action.get("secret")
-        same_secret = given is None or (sealed is not None and box.open(sealed.encode()) == given)
-        if stored.to_dict() != wanted.to_dict() or not same_secret:
-            if given is None and sealed and wanted.action.get("type") == "webhook":
-                wanted = replace(wanted, action={**wanted.action, "secret_sealed": sealed})
-            steps.append(
-                Step(
-                    "update_schedule",
-                    "",
-                    f"update schedule {wanted.name}",
-                    wanted.name,
-                    run=_saver(box, project_id, wanted, actor, allow_private, existing.id),
-                )
-            )
-    for name in sorted(current.keys() - {s.name for s in desired}):
-        schedule_id = current[name].id
-
-        def drop(ctx: Any, schedule_id: UUID = schedule_id) -> None:
-            delete_schedule(ctx.conn, project_id, schedule_id, actor=actor)
-
-        steps.append(
-            Step(
-                "delete_schedule",
-                "",
-                f"delete schedule {name} and its run history",
-                name,
-                destructive=True,
-                run=drop,
-            )
-        )
-    return steps
+def differs(box: SecretBox, stored: ScheduleDef, wanted: ScheduleDef) -> bool:
+    """Whether applying `wanted` would change `stored` (secrets compared decrypted)."""
+    sealed = stored.action.get("secret_sealed")
+    given = wanted.action.get("secret")
+    same_secret = given is None or (sealed is not None and box.open(sealed.encode()) == given)
+    return stored.to_dict() != wanted.to_dict() or not same_secret
 
 
-def _saver(
-    box: SecretBox,
-    project_id: UUID,
-    wanted: ScheduleDef,
-    actor: str,
-    allow_private: bool,
-    schedule_id: UUID | None,
-) -> Any:
-    def run(ctx: Any) -> None:
-        save_schedule(
-            ctx.conn,
-            box,
-            project_id,
-            wanted,
-            actor=actor,
-            allow_private=allow_private,
-            schedule_id=schedule_id,
-        )
-
-    return run
+def keeping_secret(stored: ScheduleDef, wanted: ScheduleDef) -> ScheduleDef:
+    """A webhook action given without a secret keeps the stored (sealed) one."""
+    sealed = stored.action.get("secret_sealed")
+    if sealed and wanted.action.get("type") == "webhook" and wanted.action.get("secret") is None:
+        return replace(wanted, action={**wanted.action, "secret_sealed": sealed})
+    return wanted

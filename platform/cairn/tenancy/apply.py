@@ -1,4 +1,5 @@
-"""Applying a project file: its collections and its webhooks as one plan, one transaction.
+"""Applying a project file: collections, webhooks, schedules and limits as one plan, in one
+transaction.
 
 Sections the file leaves out are left as they are. The plan is refused whole if any step is
 blocked, or destructive without `allow_destructive`.
@@ -6,8 +7,14 @@ blocked, or destructive without `allow_destructive`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+from uuid import UUID
 
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
 from cairn.errors import Conflict
@@ -46,46 +53,25 @@ def apply_project(
             conn, project, document.collections, actor=actor, app_role=app_role, dry_run=True
         )
     generated: dict[str, str] = {}
-    webhook_steps = []
+    steps: list[engine.Step] = []
     if document.webhooks is not None:
-        webhook_steps = webhooks.plan_webhooks(
-            conn,
-            box,
-            project.id,
-            document.webhooks,
-            actor=actor,
-            allow_private=allow_private,
-            generated=generated,
+        steps += _webhook_steps(
+            conn, box, project, document.webhooks, actor, allow_private, generated
         )
-    schedule_steps = []
     if document.schedules is not None:
-        schedule_steps = schedules.plan_schedules(
-            conn, box, project.id, document.schedules, actor=actor, allow_private=allow_private
-        )
-    limit_steps = []
+        steps += _schedule_steps(conn, box, project, document.schedules, actor, allow_private)
     if document.limits is not None and document.limits != project.limits:
         wanted = document.limits
-
-        def set_limits(ctx: engine.Context) -> None:
-            tenancy.set_limits(ctx.conn, project, wanted)
-
-        limit_steps.append(
+        steps.append(
             engine.Step(
                 "set_limits",
                 "",
                 f"set rate limits {wanted or '(defaults)'}",
                 "limits",
-                run=set_limits,
+                run=lambda ctx: tenancy.set_limits(ctx.conn, project, wanted),
             )
         )
-    plan = engine.Plan(
-        [
-            *(collection_plan.steps if collection_plan else []),
-            *webhook_steps,
-            *schedule_steps,
-            *limit_steps,
-        ]
-    )
+    plan = engine.Plan([*(collection_plan.steps if collection_plan else []), *steps])
     if dry_run:
         return Applied(plan, collection_plan)
     if plan.blocked:
@@ -106,8 +92,145 @@ def apply_project(
             app_role=app_role,
             allow_destructive=True,
         )
-    context = engine.Context(conn, None, project.schema_name, app_role, str(project.id), {})  # type: ignore[arg-type]
-    for step in [*webhook_steps, *schedule_steps, *limit_steps]:
+    context = engine.Context(
+        conn,
+        Operations(MigrationContext.configure(conn)),
+        project.schema_name,
+        app_role,
+        str(project.id),
+        {},
+    )
+    for step in steps:
         assert step.run is not None
         step.run(context)
     return Applied(plan, collection_plan, generated)
+
+
+def _named_steps(
+    kind: str,
+    current: dict[str, UUID],
+    desired: Sequence[Any],
+    *,
+    changed: Callable[[Any], bool],
+    save: Callable[[Connection, Any, UUID | None], None],
+    delete: Callable[[Connection, UUID], None],
+    describe: Callable[[Any], str],
+    loses: str,
+) -> list[engine.Step]:
+    """Make the project's named things of one kind exactly `desired`: create what is new,
+    update what `changed`, delete the rest (destructive: it discards `loses`)."""
+    steps = []
+    for wanted in desired:
+        item_id = current.get(wanted.name)
+        if item_id is not None and not changed(wanted):
+            continue
+        verb = "create" if item_id is None else "update"
+        steps.append(
+            engine.Step(
+                f"{verb}_{kind}",
+                "",
+                f"{verb} {kind} {describe(wanted)}",
+                wanted.name,
+                run=partial(_saving, save, wanted, item_id),
+            )
+        )
+    for name in sorted(current.keys() - {w.name for w in desired}):
+        steps.append(
+            engine.Step(
+                f"delete_{kind}",
+                "",
+                f"delete {kind} {name} and its {loses}",
+                name,
+                destructive=True,
+                run=partial(_deleting, delete, current[name]),
+            )
+        )
+    return steps
+
+
+def _saving(
+    save: Callable[[Connection, Any, UUID | None], None],
+    wanted: Any,
+    item_id: UUID | None,
+    ctx: engine.Context,
+) -> None:
+    save(ctx.conn, wanted, item_id)
+
+
+def _deleting(
+    delete: Callable[[Connection, UUID], None], item_id: UUID, ctx: engine.Context
+) -> None:
+    delete(ctx.conn, item_id)
+
+
+def _webhook_steps(
+    conn: Connection,
+    box: webhooks.SecretBox,
+    project: Project,
+    desired: list[webhooks.WebhookDef],
+    actor: str,
+    allow_private: bool,
+    generated: dict[str, str],
+) -> list[engine.Step]:
+    current = {w.name: w for w in webhooks.list_webhooks(conn, project.id)}
+    for wanted in desired:  # refuse an unsafe URL while planning, not half-way through
+        webhooks.check_url(wanted.url, allow_private=allow_private)
+
+    def save(c: Connection, wanted: webhooks.WebhookDef, webhook_id: UUID | None) -> None:
+        _, secret = webhooks.save_webhook(
+            c,
+            box,
+            project.id,
+            wanted,
+            actor=actor,
+            allow_private=allow_private,
+            webhook_id=webhook_id,
+        )
+        if secret is not None:
+            generated[wanted.name] = secret
+
+    return _named_steps(
+        "webhook",
+        {n: w.id for n, w in current.items()},
+        desired,
+        changed=lambda w: webhooks.differs(conn, box, project.id, current[w.name], w),
+        save=save,
+        delete=lambda c, i: webhooks.delete_webhook(c, project.id, i, actor=actor),
+        describe=lambda w: w.name if w.name in current else f"{w.name} → {w.url}",
+        loses="delivery log",
+    )
+
+
+def _schedule_steps(
+    conn: Connection,
+    box: webhooks.SecretBox,
+    project: Project,
+    desired: list[schedules.ScheduleDef],
+    actor: str,
+    allow_private: bool,
+) -> list[engine.Step]:
+    current = {s.definition.name: s for s in schedules.list_schedules(conn, project.id)}
+
+    def save(c: Connection, wanted: schedules.ScheduleDef, schedule_id: UUID | None) -> None:
+        if schedule_id is not None:
+            wanted = schedules.keeping_secret(current[wanted.name].definition, wanted)
+        schedules.save_schedule(
+            c,
+            box,
+            project.id,
+            wanted,
+            actor=actor,
+            allow_private=allow_private,
+            schedule_id=schedule_id,
+        )
+
+    return _named_steps(
+        "schedule",
+        {n: s.id for n, s in current.items()},
+        desired,
+        changed=lambda s: schedules.differs(box, current[s.name].definition, s),
+        save=save,
+        delete=lambda c, i: schedules.delete_schedule(c, project.id, i, actor=actor),
+        describe=lambda s: s.name if s.name in current else f"{s.name} ({s.cron})",
+        loses="run history",
+    )

@@ -28,7 +28,6 @@ from cairn.crypto import derive_key
 from cairn.db.named import delete_named, save_named
 from cairn.errors import Invalid, NotFound
 from cairn.schema.definitions import NAME
-from cairn.schema.engine import Step
 from cairn.webhooks.models import webhooks
 
 EVENT_TYPES = ("record.created", "record.updated", "record.deleted")
@@ -253,90 +252,12 @@ def delete_webhook(conn: Connection, project_id: UUID, webhook_id: UUID, *, acto
     audit.record(conn, project_id, actor, "webhook.deleted", str(webhook_id))
 
 
-def plan_webhooks(
-    conn: Connection,
-    box: SecretBox,
-    project_id: UUID,
-    desired: list[WebhookDef],
-    *,
-    actor: str,
-    allow_private: bool,
-    generated: dict[str, str],
-) -> list[Any]:
-    """Steps that make the project's webhooks exactly `desired` (for the plan/apply engine).
-    A secret left out keeps the stored one (or is generated, into `generated`); deleting a
-    webhook discards its delivery log, so it is destructive."""
-    current = {w.name: w for w in list_webhooks(conn, project_id)}
-    steps: list[Step] = []
-    for wanted in desired:
-        existing = current.get(wanted.name)
-        if existing is None:
-            check_url(wanted.url, allow_private=allow_private)
-            steps.append(
-                Step(
-                    "create_webhook",
-                    "",
-                    f"create webhook {wanted.name} → {wanted.url}",
-                    wanted.name,
-                    run=_saver(box, project_id, wanted, actor, allow_private, None, generated),
-                )
-            )
-            continue
-        same_secret = wanted.secret is None or wanted.secret == signing_secret(
-            conn, box, project_id, existing.id
-        )
-        if existing.definition() != replace(wanted, secret=None) or not same_secret:
-            check_url(wanted.url, allow_private=allow_private)
-            steps.append(
-                Step(
-                    "update_webhook",
-                    "",
-                    f"update webhook {wanted.name}",
-                    wanted.name,
-                    run=_saver(
-                        box, project_id, wanted, actor, allow_private, existing.id, generated
-                    ),
-                )
-            )
-    for name in sorted(current.keys() - {w.name for w in desired}):
-        webhook_id = current[name].id
-
-        def drop(ctx: Any, webhook_id: UUID = webhook_id) -> None:
-            delete_webhook(ctx.conn, project_id, webhook_id, actor=actor)
-
-        steps.append(
-            Step(
-                "delete_webhook",
-                "",
-                f"delete webhook {name} and its delivery log",
-                name,
-                destructive=True,
-                run=drop,
-            )
-        )
-    return steps
-
-
-def _saver(
-    box: SecretBox,
-    project_id: UUID,
-    wanted: WebhookDef,
-    actor: str,
-    allow_private: bool,
-    webhook_id: UUID | None,
-    generated: dict[str, str],
-) -> Any:
-    def run(ctx: Any) -> None:
-        _, secret = save_webhook(
-            ctx.conn,
-            box,
-            project_id,
-            wanted,
-            actor=actor,
-            allow_private=allow_private,
-            webhook_id=webhook_id,
-        )
-        if secret is not None:
-            generated[wanted.name] = secret
-
-    return run
+def differs(
+    conn: Connection, box: SecretBox, project_id: UUID, existing: Webhook, wanted: WebhookDef
+) -> bool:
+    """Whether applying `wanted` would change `existing` (a secret left out keeps the stored
+    one; a given secret is compared with the stored one, decrypted)."""
+    same_secret = wanted.secret is None or wanted.secret == signing_secret(
+        conn, box, project_id, existing.id
+    )
+    return existing.definition() != replace(wanted, secret=None) or not same_secret
