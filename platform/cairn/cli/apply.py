@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from cairn.cli.context import open_runtime
 from cairn.cli.output import Result, command_output
 from cairn.errors import Conflict, Invalid
-from cairn.schedules import service as schedule_service
 from cairn.schema import service
 from cairn.schema.engine import Plan
 from cairn.tenancy import project_file
-from cairn.tenancy.apply import apply_project
-from cairn.webhooks import service as webhook_service
+from cairn.tenancy.apply import apply_project, export_project
 
 _MARK = {
     "create_collection": "+",
@@ -100,15 +97,5 @@ def export(slug: str) -> Result:
     with open_runtime() as rt:
         project = rt.projects.resolve(slug)
         with rt.db.tenant(project.id) as conn:
-            collections = service.export_collections(conn, project)
-            hooks = [
-                w.definition().to_dict() for w in webhook_service.list_webhooks(conn, project.id)
-            ]
-            ticks = [
-                s.definition.to_dict() for s in schedule_service.list_schedules(conn, project.id)
-            ]
-    document: dict[str, Any] = {"collections": collections, "webhooks": hooks, "schedules": ticks}
-    if project.limits:
-        document["limits"] = project.limits
-    text = project_file.dump(collections, hooks, ticks, project.limits).rstrip()
-    return Result(json.loads(json.dumps(document)), [text])
+            document = export_project(conn, project)
+    return Result(json.loads(json.dumps(document)), [project_file.dump(document).rstrip()])

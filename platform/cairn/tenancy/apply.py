@@ -106,6 +106,18 @@ def apply_project(
     return Applied(plan, collection_plan, generated)
 
 
+def export_project(conn: Connection, project: Project) -> dict[str, Any]:
+    """The project file that re-applies as a no-op: every section, never a secret."""
+    document: dict[str, Any] = {
+        "collections": collections.export_collections(conn, project),
+        "webhooks": [w.definition().to_dict() for w in webhooks.list_webhooks(conn, project.id)],
+        "schedules": [s.definition.to_dict() for s in schedules.list_schedules(conn, project.id)],
+    }
+    if project.limits:
+        document["limits"] = project.limits
+    return document
+
+
 def _named_steps(
     kind: str,
     current: dict[str, UUID],

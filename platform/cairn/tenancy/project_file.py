@@ -118,17 +118,5 @@ def _substitute(
     return value
 
 
-def dump(
-    collections: list[dict[str, Any]],
-    webhooks: list[dict[str, Any]] | None = None,
-    schedules: list[dict[str, Any]] | None = None,
-    limits: dict[str, str] | None = None,
-) -> str:
-    document: dict[str, Any] = {"collections": collections}
-    if webhooks is not None:
-        document["webhooks"] = webhooks
-    if schedules is not None:
-        document["schedules"] = schedules
-    if limits:
-        document["limits"] = limits
+def dump(document: dict[str, Any]) -> str:
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)

@@ -124,7 +124,7 @@ def test_export_reapplies_as_a_no_op(runtime: Runtime, blog: Project) -> None:
     from cairn.tenancy import project_file
 
     with runtime.db.tenant(blog.id) as conn:
-        exported = project_file.dump(service.export_collections(conn, blog))
+        exported = project_file.dump({"collections": service.export_collections(conn, blog)})
     assert apply_yaml(runtime, blog, exported).empty
     assert exported.index("title:") < exported.index("body:") < exported.index("status:")
 
