@@ -18,7 +18,6 @@ from cairn.jobs.outbox import dispatch_job
 from cairn.jobs.queues import enqueue_jobs
 from cairn.mail.models import mails
 from cairn.schedules.models import schedule_runs
-from cairn.tenancy.service import list_projects
 from cairn.webhooks import delivery
 from cairn.webhooks.models import deliveries
 
@@ -72,26 +71,23 @@ def sweep_outbox() -> int:
     was lost (Redis was down at the hand-off, a worker was killed mid-delivery). Runs from
     the scheduler; duplicates are harmless."""
     rt = context.runtime()
-    with rt.db.unscoped() as conn:
-        projects = list_projects(conn)
     handed = 0
-    for project in projects:
-        with rt.db.tenant(project.id) as conn:
-            lost = delivery.due_deliveries(conn, project.id, LOST_AFTER, SWEEP_BATCH)
-            ids = (
-                conn.execute(
-                    select(events.c.id)
-                    .where(
-                        events.c.project_id == project.id,
-                        events.c.dispatched_at.is_(None),
-                        events.c.occurred_at < func.now() - SWEEP_AFTER,
-                    )
-                    .order_by(events.c.occurred_at)
-                    .limit(SWEEP_BATCH)
+    for project, conn in context.each_project():
+        lost = delivery.due_deliveries(conn, project.id, LOST_AFTER, SWEEP_BATCH)
+        ids = (
+            conn.execute(
+                select(events.c.id)
+                .where(
+                    events.c.project_id == project.id,
+                    events.c.dispatched_at.is_(None),
+                    events.c.occurred_at < func.now() - SWEEP_AFTER,
                 )
-                .scalars()
-                .all()
+                .order_by(events.c.occurred_at)
+                .limit(SWEEP_BATCH)
             )
+            .scalars()
+            .all()
+        )
         jobs = [dispatch_job(project.id, i) for i in ids] + lost
         if jobs and enqueue_jobs(rt.redis, jobs):
             handed += len(jobs)
@@ -106,16 +102,13 @@ def housekeeping() -> dict[str, int]:
     schedule runs, sent or kept mails). Returns how many rows of each kind went."""
     rt = context.runtime()
     cutoff = func.now() - parse_duration(rt.settings.retention)
-    with rt.db.unscoped() as conn:
-        projects = list_projects(conn)
     purged = dict.fromkeys(
         ("idempotency_keys", "events", "deliveries", "schedule_runs", "mails"), 0
     )
-    for project in projects:
-        with rt.db.tenant(project.id) as conn:
-            purged["idempotency_keys"] += idempotency.purge_expired(conn, project.id)
-            for kind, count in _expire(conn, project.id, cutoff).items():
-                purged[kind] += count
+    for project, conn in context.each_project():
+        purged["idempotency_keys"] += idempotency.purge_expired(conn, project.id)
+        for kind, count in _expire(conn, project.id, cutoff).items():
+            purged[kind] += count
     return purged
 
 

@@ -47,7 +47,6 @@ from cairn.jobs.queues import enqueue_jobs
 from cairn.mail import SmtpUrl, parse_smtp_url
 from cairn.mail.models import mails
 from cairn.mail.service import deliver_job
-from cairn.tenancy.service import list_projects
 
 log = logging.getLogger(__name__)
 
@@ -261,25 +260,22 @@ def sweep_mail() -> int:
     rt = context.runtime()
     if _smtp_settings(rt.settings)[0] is None:
         return 0
-    with rt.db.unscoped() as conn:
-        projects = list_projects(conn)
     handed = 0
-    for project in projects:
-        with rt.db.tenant(project.id) as conn:
-            ids = (
-                conn.execute(
-                    select(mails.c.id)
-                    .where(
-                        mails.c.project_id == project.id,
-                        mails.c.status == "queued",
-                        mails.c.created_at < func.now() - LOST_AFTER,
-                    )
-                    .order_by(mails.c.created_at)
-                    .limit(SWEEP_BATCH)
+    for project, conn in context.each_project():
+        ids = (
+            conn.execute(
+                select(mails.c.id)
+                .where(
+                    mails.c.project_id == project.id,
+                    mails.c.status == "queued",
+                    mails.c.created_at < func.now() - LOST_AFTER,
                 )
-                .scalars()
-                .all()
+                .order_by(mails.c.created_at)
+                .limit(SWEEP_BATCH)
             )
+            .scalars()
+            .all()
+        )
         if not ids:
             continue
         jobs = [deliver_job(project.id, i) for i in ids]

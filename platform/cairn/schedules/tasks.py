@@ -21,7 +21,7 @@ from cairn.records.filter import compile_expression
 from cairn.runtime import Runtime
 from cairn.schedules import service
 from cairn.schedules.models import schedule_runs, schedules
-from cairn.tenancy.service import Project, get_project_by_id, list_projects
+from cairn.tenancy.service import Project, get_project_by_id
 from cairn.webhooks.service import check_url
 
 log = logging.getLogger(__name__)
@@ -37,14 +37,10 @@ EXPORT_BATCH = 1000
 
 def tick_schedules(now: datetime | None = None) -> int:
     """Claim every due tick in every project; each claimed run is enqueued after commit."""
-    rt = context.runtime()
     moment = now or datetime.now(UTC)
-    with rt.db.unscoped() as conn:
-        projects = list_projects(conn)
     claimed = 0
-    for project in projects:
-        with rt.db.tenant(project.id) as conn:
-            claimed += len(service.claim_due(conn, project.id, moment))
+    for project, conn in context.each_project():
+        claimed += len(service.claim_due(conn, project.id, moment))
     return claimed
 
 
