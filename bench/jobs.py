@@ -19,7 +19,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,10 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.factories import apply_yaml, make_project  # noqa: E402
 
+from bench import embedded  # noqa: E402
 from cairn.auth.principal import operator  # noqa: E402
-from cairn.config import load_settings  # noqa: E402
-from cairn.db import migrate  # noqa: E402
-from cairn.embedded import EmbeddedServices  # noqa: E402
 from cairn.records import collection as collections  # noqa: E402
 from cairn.records import service as records  # noqa: E402
 from cairn.runtime import Runtime  # noqa: E402
@@ -79,20 +76,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--writes", type=int, default=500)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="cairn-bench-jobs-"))
-    services = EmbeddedServices(tmp)
-    services.start(postgres=True, redis=True)
-    env = {
-        "CAIRN_DATABASE_URL": services.urls["database"],
-        "CAIRN_REDIS_URL": services.urls["redis"],
-        "CAIRN_SECRET_KEY": "bench-secret-key-0123456789abcdefghijkl",
-        "CAIRN_LOG_LEVEL": "WARNING",
-        "CAIRN_DATA_DIR": str(tmp),
-        "CAIRN_WEBHOOK_ALLOW_PRIVATE": "1",
-    }
-    settings = load_settings(env)
-    runtime = Runtime(settings)
-    migrate.upgrade(runtime.db)
+    services, env, runtime = embedded.start("cairn-bench-jobs-", CAIRN_WEBHOOK_ALLOW_PRIVATE="1")
     server = ThreadingHTTPServer(("127.0.0.1", 0), Counter)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/hook"

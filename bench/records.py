@@ -21,7 +21,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -38,11 +37,9 @@ from sqlalchemy import event, text  # noqa: E402
 from tests.e2e.serve import free_port  # noqa: E402
 from tests.factories import apply_yaml, make_key, make_project  # noqa: E402
 
+from bench import embedded  # noqa: E402
 from cairn.app import create_app  # noqa: E402
-from cairn.config import load_settings  # noqa: E402
-from cairn.db import migrate  # noqa: E402
 from cairn.db.engine import app_url  # noqa: E402
-from cairn.embedded import EmbeddedServices  # noqa: E402
 from cairn.runtime import Runtime  # noqa: E402
 
 DEFINITION = """
@@ -170,19 +167,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=8)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="cairn-bench-"))
-    services = EmbeddedServices(tmp)
-    services.start(postgres=True, redis=True)
-    env = {
-        "CAIRN_DATABASE_URL": services.urls["database"],
-        "CAIRN_REDIS_URL": services.urls["redis"],
-        "CAIRN_SECRET_KEY": "bench-secret-key-0123456789abcdefghijkl",
-        "CAIRN_LOG_LEVEL": "WARNING",
-        "CAIRN_DATA_DIR": str(tmp),
-    }
-    settings = load_settings(env)
-    runtime = Runtime(settings)
-    migrate.upgrade(runtime.db)
+    services, env, runtime = embedded.start("cairn-bench-")
+    settings = runtime.settings
     procs: list[subprocess.Popen[bytes]] = []
     try:
         small, big = make_project(runtime, "small"), make_project(runtime, "big")
