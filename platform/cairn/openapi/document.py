@@ -956,15 +956,20 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string", "pattern": "^[0-9]+$"},
     },
-    "RetryAfterOptional": {
-        "description": "Seconds to wait before retrying.",
-        "required": False,
-        "schema": {"type": "string"},
+    "RateLimitLimit": {
+        "description": "Requests the credential may make in the window.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
     },
-    "RateLimit": {
-        "description": "The caller's rate limit state (RateLimit-Limit, -Remaining, -Reset).",
-        "required": False,
-        "schema": {"type": "string"},
+    "RateLimitRemaining": {
+        "description": "Requests left in the window (0 when refused).",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "RateLimitReset": {
+        "description": "Seconds until the budget allows another request.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
     },
 }
 
@@ -1012,7 +1017,12 @@ ERRORS: dict[int, tuple[str, str, dict[str, str]]] = {
     429: (
         "TooManyRequests",
         "Rate limited.",
-        {"Retry-After": "RetryAfterOptional", "RateLimit": "RateLimit"},
+        {
+            "Retry-After": "RetryAfter",
+            "RateLimit-Limit": "RateLimitLimit",
+            "RateLimit-Remaining": "RateLimitRemaining",
+            "RateLimit-Reset": "RateLimitReset",
+        },
     ),
     503: (
         "ServiceUnavailable",
