@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import httpx
 from sqlalchemy import delete, func, select, update
-from standardwebhooks.webhooks import Webhook as Signer
 
 from cairn.durations import parse_duration
 from cairn.errors import CairnError
@@ -22,7 +20,7 @@ from cairn.runtime import Runtime
 from cairn.schedules import service
 from cairn.schedules.models import schedule_runs, schedules
 from cairn.tenancy.service import Project, get_project_by_id
-from cairn.webhooks.service import check_url
+from cairn.webhooks.delivery import send_signed
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +133,6 @@ def _webhook(
     rt: Runtime, project: Project, schedule: service.Schedule, tick: datetime
 ) -> dict[str, Any]:
     action = schedule.definition.action
-    check_url(action["url"], allow_private=rt.settings.webhook_allow_private)
     body = json.dumps(
         {
             "type": "schedule.tick",
@@ -144,20 +141,12 @@ def _webhook(
             "tick": tick.isoformat(),
         }
     )
-    now = datetime.now(UTC)
-    msg_id = f"{schedule.id}-{int(tick.timestamp())}"
-    secret = rt.webhook_box.open(action["secret_sealed"].encode())
-    response = httpx.post(
+    response = send_signed(
         action["url"],
-        content=body,
-        timeout=10,
-        follow_redirects=False,
-        headers={
-            "content-type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Signer(secret).sign(msg_id, now, body),
-        },
+        f"{schedule.id}-{int(tick.timestamp())}",
+        body,
+        rt.webhook_box.open(action["secret_sealed"].encode()),
+        allow_private=rt.settings.webhook_allow_private,
     )
     if not 200 <= response.status_code < 300:
         raise ReceiverFailed(f"the receiver answered {response.status_code}")

@@ -95,6 +95,7 @@ def fan_out(conn: Connection, project_id: UUID, event_id: UUID, kind: str, colle
 @dataclass(frozen=True)
 class Claim:
     attempt: int
+    attempt_limit: int
     url: str
     sealed_secret: bytes
     body: str
@@ -121,7 +122,12 @@ def claim(conn: Connection, project_id: UUID, delivery_id: UUID) -> Claim | None
             next_attempt_at=func.now() + LEASE,
             updated_at=func.now(),
         )
-        .returning(deliveries.c.attempts, deliveries.c.webhook_id, deliveries.c.event_id)
+        .returning(
+            deliveries.c.attempts,
+            deliveries.c.attempt_limit,
+            deliveries.c.webhook_id,
+            deliveries.c.event_id,
+        )
     ).first()
     if claimed is None:
         return None
@@ -157,7 +163,14 @@ def claim(conn: Connection, project_id: UUID, delivery_id: UUID) -> Claim | None
         },
         separators=(",", ":"),
     )
-    return Claim(claimed.attempts, row.url, bytes(row.secret_encrypted), body, row.type)
+    return Claim(
+        claimed.attempts,
+        claimed.attempt_limit,
+        row.url,
+        bytes(row.secret_encrypted),
+        body,
+        row.type,
+    )
 
 
 @dataclass(frozen=True)
@@ -179,31 +192,39 @@ class Outcome:
         return self.status_code in (408, 429) or self.status_code >= 500
 
 
-def post(claim_: Claim, delivery_id: UUID, box: SecretBox, *, allow_private: bool) -> Outcome:
-    """One signed POST (Standard Webhooks headers). Never raises."""
-    started = time.perf_counter()
-    try:
-        check_url(claim_.url, allow_private=allow_private)
-    except Invalid as exc:
-        return Outcome(None, f"refused: {'; '.join(exc.errors.get('url', []))}", None, 0)
+def send_signed(
+    url: str, msg_id: str, body: str, secret: str, *, allow_private: bool
+) -> httpx.Response:
+    """POST `body` to `url` as Standard Webhooks message `msg_id`, signed with `secret`.
+    Raises Invalid for a URL the SSRF guard refuses and httpx.HTTPError when the request
+    fails."""
+    check_url(url, allow_private=allow_private)
     now = datetime.now(UTC)
-    msg_id = str(delivery_id)
-    signature = Signer(box.open(claim_.sealed_secret)).sign(msg_id, now, claim_.body)
     headers = {
         "content-type": "application/json",
         "user-agent": "Cairn-Webhooks/1",
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": signature,
+        "webhook-signature": Signer(secret).sign(msg_id, now, body),
     }
+    return httpx.post(
+        url, content=body, headers=headers, timeout=TIMEOUT_SECONDS, follow_redirects=False
+    )
+
+
+def post(claim_: Claim, delivery_id: UUID, box: SecretBox, *, allow_private: bool) -> Outcome:
+    """One signed POST of the claimed attempt. Never raises."""
+    started = time.perf_counter()
     try:
-        response = httpx.post(
+        response = send_signed(
             claim_.url,
-            content=claim_.body,
-            headers=headers,
-            timeout=TIMEOUT_SECONDS,
-            follow_redirects=False,
+            str(delivery_id),
+            claim_.body,
+            box.open(claim_.sealed_secret),
+            allow_private=allow_private,
         )
+    except Invalid as exc:
+        return Outcome(None, f"refused: {'; '.join(exc.errors.get('url', []))}", None, 0)
     except httpx.HTTPError as exc:
         elapsed = int((time.perf_counter() - started) * 1000)
         return Outcome(None, f"{type(exc).__name__}: {exc}"[:EXCERPT], None, elapsed)
@@ -252,11 +273,6 @@ def record(
             response_excerpt=outcome.excerpt,
         )
     )
-    limit = conn.execute(
-        select(deliveries.c.attempt_limit).where(
-            deliveries.c.project_id == project_id, deliveries.c.id == delivery_id
-        )
-    ).scalar_one()
     values: dict[str, Any] = {
         "last_status_code": outcome.status_code,
         "last_error": outcome.error,
@@ -264,7 +280,7 @@ def record(
     }
     if outcome.succeeded:
         status, values["next_attempt_at"] = "succeeded", None
-    elif outcome.retryable and claim_.attempt < limit:
+    elif outcome.retryable and claim_.attempt < claim_.attempt_limit:
         delay = max(backoff(claim_.attempt), outcome.retry_after or 0.0)
         status = "pending"
         values["next_attempt_at"] = func.now() + timedelta(seconds=delay)
