@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from croniter.croniter import CroniterBadCronError, CroniterBadDateError
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, DateTime, Uuid, column, func, select, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 
@@ -258,43 +258,51 @@ def delete_schedule(conn: Connection, project_id: UUID, schedule_id: UUID, *, ac
 
 def claim_due(conn: Connection, project_id: UUID, now: datetime) -> list[PendingJob]:
     """Claim every due tick of the project's enabled schedules (one run row each; a tick
-    another scheduler claimed first is skipped) and move each schedule to its next tick."""
-    due = (
-        conn.execute(
-            select(*_COLUMNS).where(
+    another scheduler claimed first is skipped) and move each schedule to its next tick.
+    Three statements however many are due; rows are claimed in id order, so two schedulers
+    claiming at once wait on each other instead of deadlocking."""
+    due = [
+        Schedule.from_row(row)
+        for row in conn.execute(
+            select(*_COLUMNS)
+            .where(
                 schedules.c.project_id == project_id,
                 schedules.c.enabled,
                 schedules.c.next_run_at <= now,
             )
+            .order_by(schedules.c.id)
+        ).mappings()
+    ]
+    if not due:
+        return []
+    claimed = conn.execute(
+        insert(schedule_runs)
+        .values(
+            [{"project_id": project_id, "schedule_id": s.id, "tick": s.next_run_at} for s in due]
         )
-        .mappings()
-        .all()
+        .on_conflict_do_nothing()
+        .returning(schedule_runs.c.schedule_id, schedule_runs.c.tick)
+    ).all()
+    following = values(
+        column("id", Uuid()), column("next_run_at", DateTime(timezone=True)), name="following"
+    ).data([(s.id, next_tick(s.definition, max(now, s.next_run_at or now))) for s in due])
+    conn.execute(
+        update(schedules)
+        .where(schedules.c.project_id == project_id, schedules.c.id == following.c.id)
+        .values(next_run_at=following.c.next_run_at)
     )
-    jobs = []
-    for row in due:
-        schedule = Schedule.from_row(row)
-        tick = row["next_run_at"]
-        claimed = conn.execute(
-            insert(schedule_runs)
-            .values(project_id=project_id, schedule_id=schedule.id, tick=tick)
-            .on_conflict_do_nothing()
-            .returning(schedule_runs.c.tick)
-        ).first()
-        conn.execute(
-            update(schedules)
-            .where(schedules.c.project_id == project_id, schedules.c.id == schedule.id)
-            .values(next_run_at=next_tick(schedule.definition, max(now, tick)))
+    jobs = [
+        PendingJob(
+            "default",
+            RUN,
+            (str(project_id), str(schedule_id), tick.isoformat()),
+            f"schedule-{schedule_id}-{int(tick.timestamp())}",
+            project_id=project_id,
         )
-        if claimed is not None:
-            job = PendingJob(
-                "default",
-                RUN,
-                (str(project_id), str(schedule.id), tick.isoformat()),
-                f"schedule-{schedule.id}-{int(tick.timestamp())}",
-                project_id=project_id,
-            )
-            after_commit(conn, job)
-            jobs.append(job)
+        for schedule_id, tick in claimed
+    ]
+    for job in jobs:
+        after_commit(conn, job)
     return jobs
 
 

@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 from flask.testing import FlaskClient
 from rq import Queue, SimpleWorker
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from cairn.auth.keys import IssuedKey
@@ -155,6 +155,44 @@ def test_every_minute_fires_once_per_tick_with_two_schedulers(
         assert service.get_schedule(conn, project.id, schedule.id).next_run_at == T0 + timedelta(
             minutes=3
         )
+
+
+def test_many_due_schedules_are_claimed_in_three_statements_once_each(
+    runtime: Runtime, project: Project
+) -> None:
+    apply_yaml(runtime, project, "collections: [{name: c, fields: {a: {type: text}}}]")
+    for i in range(6):
+        schedule = _save(
+            runtime, project, name=f"s{i}", action={"type": "export", "collection": "c"}
+        )
+        _set_next(runtime, project, schedule.id, T0)
+    statements: list[str] = []
+
+    def note(*args: Any) -> None:
+        statements.append(args[2])
+
+    with runtime.db.tenant(project.id) as conn:
+        event.listen(conn, "before_cursor_execute", note)
+        claimed = service.claim_due(conn, project.id, T0 + timedelta(seconds=5))
+        event.remove(conn, "before_cursor_execute", note)
+    assert len(claimed) == 6
+    assert len(statements) == 3  # find the due ones, claim their runs, move them on
+    # Two schedulers at the next tick: every schedule fires once, neither deadlocks.
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+
+    def scheduler() -> None:
+        barrier.wait()
+        with runtime.db.tenant(project.id) as conn:
+            counts.append(len(service.claim_due(conn, project.id, T0 + timedelta(minutes=1))))
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(counts) == [0, 6]
+    assert len(_runs(runtime, project)) == 12
 
 
 def test_missed_ticks_are_not_replayed(runtime: Runtime, project: Project) -> None:
