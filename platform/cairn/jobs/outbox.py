@@ -14,10 +14,21 @@ repaired by the sweeper, so no acknowledged write loses its event.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Select, func, insert, literal, literal_column, select
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.sql.dml import UpdateBase
 
 from cairn.db.engine import PendingJob, after_commit
@@ -67,3 +78,37 @@ def with_event(
     # dispatch job finds no event and does nothing.
     after_commit(conn, dispatch_job(project_id, event_id))
     return select(written).add_cte(event.cte("event"))
+
+
+def mark_dispatched(conn: Connection, project_id: UUID, event_id: UUID) -> Row[Any] | None:
+    """Take an event for dispatch (id, type, collection); None if it was dispatched already
+    or never committed."""
+    return conn.execute(
+        update(events)
+        .where(
+            events.c.project_id == project_id,
+            events.c.id == event_id,
+            events.c.dispatched_at.is_(None),
+        )
+        .values(dispatched_at=func.now())
+        .returning(events.c.id, events.c.type, events.c.collection)
+    ).first()
+
+
+def undispatched(
+    conn: Connection, project_id: UUID, older_than: timedelta, limit: int
+) -> list[UUID]:
+    """Events committed more than `older_than` ago and still not dispatched: their hand-off
+    to the queue was lost (the partial index on pending events serves this)."""
+    return list(
+        conn.execute(
+            select(events.c.id)
+            .where(
+                events.c.project_id == project_id,
+                events.c.dispatched_at.is_(None),
+                events.c.occurred_at < func.now() - older_than,
+            )
+            .order_by(events.c.occurred_at)
+            .limit(limit)
+        ).scalars()
+    )

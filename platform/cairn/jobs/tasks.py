@@ -8,13 +8,12 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select
 
 from cairn.durations import parse_duration
 from cairn.idempotency import service as idempotency
-from cairn.jobs import context
+from cairn.jobs import context, outbox
 from cairn.jobs.models import events
-from cairn.jobs.outbox import dispatch_job
 from cairn.jobs.queues import enqueue_jobs
 from cairn.mail.models import mails
 from cairn.schedules.models import schedule_runs
@@ -35,16 +34,7 @@ def dispatch_event(project_id: str, event_id: str) -> bool:
     rt = context.runtime()
     project = UUID(project_id)
     with rt.db.tenant(project) as conn:
-        row = conn.execute(
-            update(events)
-            .where(
-                events.c.project_id == project,
-                events.c.id == UUID(event_id),
-                events.c.dispatched_at.is_(None),
-            )
-            .values(dispatched_at=func.now())
-            .returning(events.c.id, events.c.type, events.c.collection)
-        ).first()
+        row = outbox.mark_dispatched(conn, project, UUID(event_id))
         if row is not None:
             delivery.fan_out(conn, project, row.id, row.type, row.collection)
     return row is not None
@@ -74,21 +64,8 @@ def sweep_outbox() -> int:
     handed = 0
     for project, conn in context.each_project():
         lost = delivery.due_deliveries(conn, project.id, LOST_AFTER, SWEEP_BATCH)
-        ids = (
-            conn.execute(
-                select(events.c.id)
-                .where(
-                    events.c.project_id == project.id,
-                    events.c.dispatched_at.is_(None),
-                    events.c.occurred_at < func.now() - SWEEP_AFTER,
-                )
-                .order_by(events.c.occurred_at)
-                .limit(SWEEP_BATCH)
-            )
-            .scalars()
-            .all()
-        )
-        jobs = [dispatch_job(project.id, i) for i in ids] + lost
+        ids = outbox.undispatched(conn, project.id, SWEEP_AFTER, SWEEP_BATCH)
+        jobs = [outbox.dispatch_job(project.id, i) for i in ids] + lost
         if jobs and enqueue_jobs(rt.redis, jobs):
             handed += len(jobs)
     if handed:

@@ -306,6 +306,47 @@ def claim_due(conn: Connection, project_id: UUID, now: datetime) -> list[Pending
     return jobs
 
 
+def start_run(conn: Connection, project_id: UUID, schedule_id: UUID, tick: datetime) -> bool:
+    """Mark a claimed run as running; False if it already started (a duplicate job)."""
+    started = conn.execute(
+        update(schedule_runs)
+        .where(*_run_key(project_id, schedule_id, tick), schedule_runs.c.status == "queued")
+        .values(status="running", started_at=func.now())
+        .returning(schedule_runs.c.tick)
+    ).first()
+    return started is not None
+
+
+def finish_run(
+    conn: Connection,
+    project_id: UUID,
+    schedule_id: UUID,
+    tick: datetime,
+    status: str,
+    result: dict[str, Any] | None,
+    error: str | None,
+) -> None:
+    """Record how the run went, on the run and as the schedule's last run."""
+    conn.execute(
+        update(schedule_runs)
+        .where(*_run_key(project_id, schedule_id, tick))
+        .values(status=status, finished_at=func.now(), result=result, error=error)
+    )
+    conn.execute(
+        update(schedules)
+        .where(schedules.c.project_id == project_id, schedules.c.id == schedule_id)
+        .values(last_run_at=tick, last_status=status, last_error=error)
+    )
+
+
+def _run_key(project_id: UUID, schedule_id: UUID, tick: datetime) -> tuple[Any, ...]:
+    return (
+        schedule_runs.c.project_id == project_id,
+        schedule_runs.c.schedule_id == schedule_id,
+        schedule_runs.c.tick == tick,
+    )
+
+
 def list_runs(
     conn: Connection, project_id: UUID, schedule_id: UUID, limit: int = 20
 ) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select
 
 from cairn.durations import parse_duration
 from cairn.errors import CairnError
@@ -18,7 +18,6 @@ from cairn.records import collection as collections
 from cairn.records.filter import compile_expression
 from cairn.runtime import Runtime
 from cairn.schedules import service
-from cairn.schedules.models import schedule_runs, schedules
 from cairn.tenancy.service import Project, get_project_by_id
 from cairn.webhooks.delivery import send_signed
 
@@ -50,19 +49,8 @@ def run_schedule(project_id: str, schedule_id: str, tick: str) -> str:
         UUID(schedule_id),
         datetime.fromisoformat(tick),
     )
-    where = (
-        schedule_runs.c.project_id == project_uuid,
-        schedule_runs.c.schedule_id == schedule_uuid,
-        schedule_runs.c.tick == at,
-    )
     with rt.db.tenant(project_uuid) as conn:
-        started = conn.execute(
-            update(schedule_runs)
-            .where(*where, schedule_runs.c.status == "queued")
-            .values(status="running", started_at=func.now())
-            .returning(schedule_runs.c.tick)
-        ).first()
-        if started is None:
+        if not service.start_run(conn, project_uuid, schedule_uuid, at):
             return "already run"
         schedule = service.get_schedule(conn, project_uuid, schedule_uuid)
     with rt.db.unscoped() as conn:
@@ -79,16 +67,7 @@ def run_schedule(project_id: str, schedule_id: str, tick: str) -> str:
             "schedule run failed", extra={"schedule": schedule.definition.name, "error": error}
         )
     with rt.db.tenant(project_uuid) as conn:
-        conn.execute(
-            update(schedule_runs)
-            .where(*where)
-            .values(status=status, finished_at=func.now(), result=result, error=error)
-        )
-        conn.execute(
-            update(schedules)
-            .where(schedules.c.project_id == project_uuid, schedules.c.id == schedule_uuid)
-            .values(last_run_at=at, last_status=status, last_error=error)
-        )
+        service.finish_run(conn, project_uuid, schedule_uuid, at, status, result, error)
     return status
 
 
