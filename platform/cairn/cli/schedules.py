@@ -25,16 +25,5 @@ def list_(slug: str) -> Result:
         project = rt.projects.resolve(slug)
         with rt.db.tenant(project.id) as conn:
             found = service.list_schedules(conn, project.id)
-    rows = [
-        {
-            "id": s.id,
-            **s.definition.to_dict(),
-            "timezone": s.definition.timezone,
-            "next_run_at": s.next_run_at,
-            "last_run_at": s.last_run_at,
-            "last_status": s.last_status,
-            "last_error": s.last_error,
-        }
-        for s in found
-    ]
+    rows = [s.to_dict() for s in found]
     return Result({"items": rows}, table(rows, _COLUMNS) if rows else ["no schedules"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from flask import Blueprint, Response, jsonify, url_for
@@ -14,24 +13,11 @@ from cairn.schedules import service
 bp = Blueprint("schedules", __name__, url_prefix="/api/v1/projects/<project>/schedules")
 
 
-def dump(schedule: service.Schedule) -> dict[str, Any]:
-    return {
-        "id": schedule.id,
-        **schedule.definition.to_dict(),
-        "timezone": schedule.definition.timezone,
-        "enabled": schedule.definition.enabled,
-        "next_run_at": schedule.next_run_at,
-        "last_run_at": schedule.last_run_at,
-        "last_status": schedule.last_status,
-        "last_error": schedule.last_error,
-    }
-
-
 @bp.get("")
 @project_route("admin")
 def list_schedules() -> Response:
     ctx = tenant()
-    items = [dump(s) for s in service.list_schedules(ctx.conn, ctx.project.id)]
+    items = [s.to_dict() for s in service.list_schedules(ctx.conn, ctx.project.id)]
     return jsonify(items=items, next_cursor=None)
 
 
@@ -47,7 +33,7 @@ def create_schedule() -> Response:
         actor=ctx.principal.actor,
         allow_private=rt.settings.webhook_allow_private,
     )
-    response = jsonify(dump(schedule))
+    response = jsonify(schedule.to_dict())
     response.status_code = 201
     response.headers["Location"] = url_for(
         "schedules.get_schedule", project=ctx.project.slug, schedule_id=schedule.id
@@ -59,7 +45,7 @@ def create_schedule() -> Response:
 @project_route("admin")
 def get_schedule(schedule_id: UUID) -> Response:
     ctx = tenant()
-    return jsonify(dump(service.get_schedule(ctx.conn, ctx.project.id, schedule_id)))
+    return jsonify(service.get_schedule(ctx.conn, ctx.project.id, schedule_id).to_dict())
 
 
 @bp.patch("/<uuid:schedule_id>")
@@ -77,7 +63,7 @@ def update_schedule(schedule_id: UUID) -> Response:
         allow_private=rt.settings.webhook_allow_private,
         schedule_id=schedule_id,
     )
-    return jsonify(dump(schedule))
+    return jsonify(schedule.to_dict())
 
 
 @bp.delete("/<uuid:schedule_id>")

@@ -11,7 +11,6 @@ while nothing ran are not replayed (one catch-up run, then the next tick after n
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,9 +25,9 @@ from sqlalchemy.engine import RowMapping
 
 from cairn.audit import service as audit
 from cairn.db.engine import PendingJob, after_commit
-from cairn.db.named import delete_named, save_named
+from cairn.db.named import NAME_RULE, NAMED, delete_named, get_named, save_named
 from cairn.durations import parse_duration
-from cairn.errors import Invalid, NotFound
+from cairn.errors import Invalid
 from cairn.records.filter import FilterError, parse
 from cairn.schedules.models import schedule_runs, schedules
 from cairn.schema.definitions import check_name
@@ -37,7 +36,6 @@ from cairn.webhooks.service import SecretBox, check_url, is_http_url, new_secret
 RUN = "cairn.schedules.tasks.run_schedule"
 TICK_EVERY_SECONDS = 20
 ACTIONS = ("purge", "export", "webhook")
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +67,19 @@ class Schedule:
     last_status: str | None
     last_error: str | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """As the API and the CLI show it: the definition (never a secret) and its runs."""
+        return {
+            "id": self.id,
+            **self.definition.to_dict(),
+            "timezone": self.definition.timezone,
+            "enabled": self.definition.enabled,
+            "next_run_at": self.next_run_at,
+            "last_run_at": self.last_run_at,
+            "last_status": self.last_status,
+            "last_error": self.last_error,
+        }
+
     @classmethod
     def from_row(cls, row: RowMapping) -> Schedule:
         definition = ScheduleDef(
@@ -94,8 +105,8 @@ def load_schedule(data: Any, *, partial_of: ScheduleDef | None = None) -> Schedu
     merged = {**base, **data}
     name, cron, tz = merged.get("name"), merged.get("cron"), merged.get("timezone", "UTC")
     action, enabled = merged.get("action"), merged.get("enabled", True)
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        errors["name"] = ["a lower-case name of letters, digits, - or _ (at most 63)"]
+    if not isinstance(name, str) or not NAMED.fullmatch(name):
+        errors["name"] = [NAME_RULE]
     if not _valid_cron(cron):
         errors["cron"] = [
             f"{str(cron)[:40]!r} is not a cron expression that ever fires "
@@ -204,18 +215,9 @@ def list_schedules(conn: Connection, project_id: UUID) -> list[Schedule]:
 
 
 def get_schedule(conn: Connection, project_id: UUID, schedule_id: UUID) -> Schedule:
-    row = (
-        conn.execute(
-            select(*_COLUMNS).where(
-                schedules.c.project_id == project_id, schedules.c.id == schedule_id
-            )
-        )
-        .mappings()
-        .first()
+    return Schedule.from_row(
+        get_named(conn, schedules, _COLUMNS, project_id, schedule_id, kind="schedule")
     )
-    if row is None:
-        raise NotFound(f"no schedule {schedule_id} in this project")
-    return Schedule.from_row(row)
 
 
 def save_schedule(

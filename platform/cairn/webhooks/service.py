@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import re
 import secrets
 import socket
 from dataclasses import dataclass, replace
@@ -25,13 +24,12 @@ from sqlalchemy.engine import RowMapping
 
 from cairn.audit import service as audit
 from cairn.crypto import derive_key
-from cairn.db.named import delete_named, save_named
-from cairn.errors import Invalid, NotFound
+from cairn.db.named import NAME_RULE, NAMED, delete_named, get_named, save_named
+from cairn.errors import Invalid
 from cairn.schema.definitions import NAME
 from cairn.webhooks.models import webhooks
 
 EVENT_TYPES = ("record.created", "record.updated", "record.deleted")
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a marker, not a secret
 
 
@@ -110,12 +108,12 @@ def load_webhook(data: Any, *, partial_of: WebhookDef | None = None) -> WebhookD
     for key in sorted(set(data) - {"name", "url", "events", "collections", "enabled", "secret"}):
         errors[key] = ["unknown field"]
     base = partial_of.__dict__ if partial_of else {}
-    merged = {**base, **{k: v for k, v in data.items()}}
+    merged = {**base, **data}
     name, url = merged.get("name"), merged.get("url")
     events, collections = merged.get("events"), merged.get("collections", ())
     enabled, secret = merged.get("enabled", True), data.get("secret")
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        errors["name"] = ["a lower-case name of letters, digits, - or _ (at most 63)"]
+    if not isinstance(name, str) or not NAMED.fullmatch(name):
+        errors["name"] = [NAME_RULE]
     if not is_http_url(url):
         errors["url"] = ["must be an http:// or https:// URL with a host (and a valid port)"]
     if (
@@ -189,18 +187,9 @@ def list_webhooks(conn: Connection, project_id: UUID) -> list[Webhook]:
 
 
 def get_webhook(conn: Connection, project_id: UUID, webhook_id: UUID) -> Webhook:
-    row = (
-        conn.execute(
-            select(*_COLUMNS).where(
-                webhooks.c.project_id == project_id, webhooks.c.id == webhook_id
-            )
-        )
-        .mappings()
-        .first()
+    return Webhook.from_row(
+        get_named(conn, webhooks, _COLUMNS, project_id, webhook_id, kind="webhook")
     )
-    if row is None:
-        raise NotFound(f"no webhook {webhook_id} in this project")
-    return Webhook.from_row(row)
 
 
 def signing_secret(conn: Connection, box: SecretBox, project_id: UUID, webhook_id: UUID) -> str:
