@@ -17,6 +17,7 @@ from openapi_spec_validator import validate
 from rq.job import JobStatus
 
 from cairn import durations
+from cairn.db import named
 from cairn.errors import Invalid
 from cairn.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from cairn.jobs.service import STATUSES as JOB_STATUSES
@@ -801,8 +802,7 @@ def test_job_schemas(document: dict[str, Any]) -> None:
 
 
 def test_patterns_match_the_services() -> None:
-    assert webhook_service._NAME.pattern == document_module.RESOURCE_NAME
-    assert schedule_service._NAME.pattern == document_module.RESOURCE_NAME
+    assert named.NAMED.pattern == document_module.RESOURCE_NAME  # webhooks' and schedules'
     documented = re.compile(document_module.DURATION_PATTERN)
     for text in ["30d", " 1 s ", "999999999w", "0d", "1y", "d", "1.5h", "10", "-1d", "1dd"]:
         assert bool(documented.match(text)) == bool(durations._DURATION.match(text)), text
