@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from limits import parse_many
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
-from cairn.durations import parse_duration
+from cairn.durations import check_rate, parse_duration
 from cairn.errors import ConfigError
 from cairn.mail import DEFAULT_FROM, check_sender, parse_smtp_url
 
@@ -50,13 +49,6 @@ def _checked_by(check: Callable[[str], object]) -> validate.Validator:
             raise ValidationError(str(exc)) from None
 
     return run  # type: ignore[return-value]
-
-
-def _rate(value: str) -> None:
-    try:
-        parse_many(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a rate such as 600/minute") from None
 
 
 class _EnvSchema(Schema):
@@ -144,7 +136,9 @@ class _EnvSchema(Schema):
         data_key="CAIRN_ARGON2_PARALLELISM", load_default=4, validate=validate.Range(min=1, max=64)
     )
     rate_limit_data = fields.String(
-        data_key="CAIRN_RATE_LIMIT_DATA", load_default="600/minute", validate=_checked_by(_rate)
+        data_key="CAIRN_RATE_LIMIT_DATA",
+        load_default="600/minute",
+        validate=_checked_by(check_rate),
     )
     retention = fields.String(
         data_key="CAIRN_RETENTION", load_default="30d", validate=_checked_by(parse_duration)

@@ -1,9 +1,12 @@
-"""Durations as people write them in config and CLI flags: `90s`, `15m`, `12h`, `30d`, `2w`."""
+"""Durations and rates as people write them in config, project files and CLI flags:
+`90s`, `15m`, `12h`, `30d`, `2w`; `600/minute`, `10/second;1000/hour`."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+
+from limits import parse_many
 
 _DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -22,3 +25,12 @@ def parse_duration(text: str) -> timedelta:
     if seconds > MAX_DURATION.total_seconds():
         raise ValueError(f"{text!r} is longer than 100 years")
     return timedelta(seconds=seconds)
+
+
+def check_rate(text: str) -> str:
+    """A rate limit in the `limits` library's notation; raise ValueError fit for a user."""
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a rate such as 600/minute") from None
+    return text

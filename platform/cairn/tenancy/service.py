@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from limits import parse_many
 from sqlalchemy import Connection, delete, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from cairn.db.ids import new_id
+from cairn.durations import check_rate
 from cairn.errors import Conflict, Invalid, NotFound
 from cairn.tenancy.models import projects
 
@@ -104,18 +104,16 @@ def load_limits(raw: Any) -> dict[str, str]:
     for key, value in raw.items():
         if key not in LIMIT_KINDS:
             errors[f"limits.{key}"] = [f"not a kind of limit; use {', '.join(LIMIT_KINDS)}"]
-        elif not isinstance(value, str) or not _parses(value):
+        elif not isinstance(value, str):
             errors[f"limits.{key}"] = ["a rate such as 600/minute or 10/second;1000/hour"]
+        else:
+            try:
+                check_rate(value)
+            except ValueError as exc:
+                errors[f"limits.{key}"] = [str(exc)]
     if errors:
         raise Invalid("the project file's limits are not valid", errors=errors)
     return {str(k): str(v) for k, v in raw.items()}
-
-
-def _parses(value: str) -> bool:
-    try:
-        return bool(parse_many(value))
-    except ValueError:
-        return False
 
 
 def set_limits(conn: Connection, project: Project, limits: dict[str, str]) -> None:
