@@ -173,7 +173,7 @@ def test_the_sweeper_leaves_fresh_and_dispatched_events_alone(
 def test_cairn_worker_burst_runs_queued_jobs(
     client: FlaskClient, runtime: Runtime, notes: Project, admin_key: IssuedKey, env: dict[str, str]
 ) -> None:
-    client.post(url(notes), json={"text": "a"}, headers=auth(admin_key))
+    assert client.post(url(notes), json={"text": "a"}, headers=auth(admin_key)).status_code == 201
     result = subprocess.run(
         [sys.executable, "-m", "cairn", "worker", "--burst", "--queues", "default"],
         env={**os.environ, **env},
@@ -182,7 +182,8 @@ def test_cairn_worker_burst_runs_queued_jobs(
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert all(e["dispatched_at"] is not None for e in events(runtime, notes))
+    written = events(runtime, notes)
+    assert written and all(e["dispatched_at"] is not None for e in written)
 
 
 def test_worker_refuses_unknown_queues(cairn: Any) -> None:

@@ -495,7 +495,7 @@ def _named(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bug(reason: str) -> pytest.MarkDecorator:
-    """Marks a regression test with the bug it guards against (a strict xfail until fixed)."""
+    """Marks a regression test with the (fixed) bug it guards against."""
     return pytest.mark.regression(reason=reason)
 
 
