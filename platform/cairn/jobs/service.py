@@ -7,6 +7,7 @@ the exception's last line only (no traceback, no arguments).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,8 +18,9 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from cairn.errors import Invalid, NotFound
-from cairn.jobs.queues import project_index
+from cairn.jobs.queues import PROJECT_INDEX_SIZE, project_index
 
+SCAN_CHUNK = 200
 STATUSES = (
     "queued",
     "scheduled",
@@ -47,8 +49,13 @@ class JobView:
         return dict(self.__dict__)
 
 
-def _view(job: Job) -> JobView:
+def _status(job: Job) -> str:
     status = job.get_status(refresh=False)
+    return str(status.value if hasattr(status, "value") else status)
+
+
+def _view(job: Job) -> JobView:
+    status = _status(job)
     error = None
     if status == JobStatus.FAILED:
         result = job.latest_result()
@@ -59,7 +66,7 @@ def _view(job: Job) -> JobView:
         id=job.id,
         queue=job.origin,
         function=(job.func_name or "").rsplit(".", 1)[-1],
-        status=str(status.value if hasattr(status, "value") else status),
+        status=status,
         enqueued_at=job.enqueued_at,
         started_at=job.started_at,
         ended_at=job.ended_at,
@@ -68,9 +75,19 @@ def _view(job: Job) -> JobView:
     )
 
 
-def _fetch(redis: Redis[bytes], project_id: UUID, job_ids: list[str]) -> list[Job]:
-    jobs = Job.fetch_many(job_ids, connection=redis)
-    return [j for j in jobs if j is not None and j.meta.get("project_id") == str(project_id)]
+def _project_jobs(redis: Redis[bytes], project_id: UUID) -> Iterator[Job]:
+    """The project's indexed jobs, newest first, fetched a chunk at a time (one round trip
+    each) so a short listing never loads the whole index."""
+    index, seen = project_index(project_id), set()
+    for start in range(0, PROJECT_INDEX_SIZE, SCAN_CHUNK):
+        ids = [i.decode() for i in redis.zrevrange(index, start, start + SCAN_CHUNK - 1)]
+        fresh = [i for i in ids if i not in seen]  # the index may shift while we read it
+        seen.update(fresh)
+        for job in Job.fetch_many(fresh, connection=redis):
+            if job is not None and job.meta.get("project_id") == str(project_id):
+                yield job
+        if len(ids) < SCAN_CHUNK:
+            return
 
 
 def list_jobs(
@@ -78,11 +95,13 @@ def list_jobs(
 ) -> list[JobView]:
     if status is not None and status not in STATUSES:
         raise Invalid(errors={"status": [f"one of {', '.join(STATUSES)}"]})
-    ids = [i.decode() for i in redis.zrevrange(project_index(project_id), 0, 999)]
-    views = [_view(j) for j in _fetch(redis, project_id, ids)]
-    if status is not None:
-        views = [v for v in views if v.status == status]
-    return views[:limit]
+    views: list[JobView] = []
+    for job in _project_jobs(redis, project_id):
+        if status is None or _status(job) == status:
+            views.append(_view(job))
+            if len(views) == limit:
+                break
+    return views
 
 
 def get_job(redis: Redis[bytes], project_id: UUID, job_id: str) -> JobView:
@@ -109,9 +128,11 @@ def retry_job(redis: Redis[bytes], project_id: UUID, job_id: str) -> JobView:
 
 
 def purge_failed(redis: Redis[bytes], project_id: UUID) -> int:
-    """Delete the project's failed jobs (never another project's)."""
-    failed = [j for j in list_jobs(redis, project_id, status="failed", limit=10_000)]
-    for view in failed:
-        _one(redis, project_id, view.id).delete()
-        redis.zrem(project_index(project_id), view.id)
+    """Delete the project's failed jobs (never another project's), in one round trip."""
+    failed = [j for j in _project_jobs(redis, project_id) if _status(j) == JobStatus.FAILED]
+    with redis.pipeline() as pipe:
+        for job in failed:
+            job.delete(pipeline=pipe)
+            pipe.zrem(project_index(project_id), job.id)
+        pipe.execute()
     return len(failed)

@@ -7,10 +7,12 @@ import json
 
 from flask.testing import FlaskClient
 from rq import Queue, SimpleWorker
+from rq.job import Job
 
 from cairn.auth.keys import IssuedKey
 from cairn.db.engine import PendingJob
 from cairn.jobs import context
+from cairn.jobs import service as job_service
 from cairn.jobs.queues import enqueue_jobs
 from cairn.runtime import Runtime
 from cairn.tenancy.service import Project
@@ -81,3 +83,35 @@ def test_jobs_cli(
     assert json.loads(cairn("jobs", "list", "-p", project.slug, "--json").stdout)["items"] == []
     remaining = json.loads(cairn("jobs", "list", "-p", other_project.slug, "--json").stdout)
     assert len(remaining["items"]) == 1  # the other project's failed job is untouched
+
+
+def test_listing_reads_the_index_past_its_first_chunk(
+    runtime: Runtime, project: Project, other_project: Project
+) -> None:
+    # Scheduled an hour out: they sit in RQ's scheduled registry, where no test's worker
+    # picks them up.
+    jobs = [
+        PendingJob(
+            "default",
+            "cairn.jobs.tasks.housekeeping",
+            (),
+            f"test-many-{project.slug}-{i:03d}",
+            3600.0,
+            project_id=project.id,
+        )
+        for i in range(job_service.SCAN_CHUNK + 50)
+    ]
+    assert enqueue_jobs(runtime.redis, jobs)
+    try:
+        listed = job_service.list_jobs(runtime.redis, project.id, limit=len(jobs))
+        assert [v.id for v in listed] == [j.job_id for j in reversed(jobs)]  # newest first
+        assert {v.status for v in listed} == {"scheduled"}
+        assert len(job_service.list_jobs(runtime.redis, project.id, status="scheduled")) == 50
+        assert job_service.list_jobs(runtime.redis, project.id, status="failed") == []
+        assert not job_service.list_jobs(runtime.redis, other_project.id, limit=len(jobs))
+    finally:
+        with runtime.redis.pipeline() as pipe:
+            for job in Job.fetch_many([j.job_id for j in jobs], connection=runtime.redis):
+                if job is not None:
+                    job.delete(pipeline=pipe)
+            pipe.execute()
