@@ -101,18 +101,20 @@ def run(
     conn: Connection, project: Project, principal: Principal, operations: list[Operation]
 ) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
+    loaded: dict[str, collections.Collection] = {}  # one registry read per collection
     for index, op in enumerate(operations):
         try:
-            results.append(_run_one(conn, project, principal, op))
+            if op.collection not in loaded:
+                loaded[op.collection] = collections.load(conn, project, op.collection)
+            results.append(_run_one(conn, loaded[op.collection], principal, op))
         except CairnError as exc:
             raise OperationFailed(index, op, exc) from None
     return results
 
 
 def _run_one(
-    conn: Connection, project: Project, principal: Principal, op: Operation
+    conn: Connection, coll: collections.Collection, principal: Principal, op: Operation
 ) -> dict[str, Any]:
-    coll = collections.load(conn, project, op.collection)
     pre = service.parse_if_match(op.if_match) if op.if_match is not None else None
     if op.method == "POST":
         row = service.create_record(conn, coll, principal, op.body)

@@ -185,6 +185,7 @@ def _webhook_steps(
     generated: dict[str, str],
 ) -> list[engine.Step]:
     current = {w.name: w for w in webhooks.list_webhooks(conn, project.id)}
+    sealed = webhooks.sealed_secrets(conn, project.id)
     for wanted in desired:  # refuse an unsafe URL while planning, not half-way through
         webhooks.check_url(wanted.url, allow_private=allow_private)
 
@@ -205,7 +206,7 @@ def _webhook_steps(
         "webhook",
         {n: w.id for n, w in current.items()},
         desired,
-        changed=lambda w: webhooks.differs(conn, box, project.id, current[w.name], w),
+        changed=lambda w: webhooks.differs(box, current[w.name], sealed[current[w.name].id], w),
         save=save,
         delete=lambda c, i: webhooks.delete_webhook(c, project.id, i, actor=actor),
         describe=lambda w: w.name if w.name in current else f"{w.name} → {w.url}",

@@ -192,13 +192,14 @@ def get_webhook(conn: Connection, project_id: UUID, webhook_id: UUID) -> Webhook
     )
 
 
-def signing_secret(conn: Connection, box: SecretBox, project_id: UUID, webhook_id: UUID) -> str:
-    sealed = conn.execute(
-        select(webhooks.c.secret_encrypted).where(
-            webhooks.c.project_id == project_id, webhooks.c.id == webhook_id
+def sealed_secrets(conn: Connection, project_id: UUID) -> dict[UUID, bytes]:
+    """Every webhook's encrypted signing secret, by webhook id (one query)."""
+    rows = conn.execute(
+        select(webhooks.c.id, webhooks.c.secret_encrypted).where(
+            webhooks.c.project_id == project_id
         )
-    ).scalar_one()
-    return box.open(sealed)
+    )
+    return {row.id: bytes(row.secret_encrypted) for row in rows}
 
 
 def save_webhook(
@@ -241,12 +242,8 @@ def delete_webhook(conn: Connection, project_id: UUID, webhook_id: UUID, *, acto
     audit.record(conn, project_id, actor, "webhook.deleted", str(webhook_id))
 
 
-def differs(
-    conn: Connection, box: SecretBox, project_id: UUID, existing: Webhook, wanted: WebhookDef
-) -> bool:
+def differs(box: SecretBox, existing: Webhook, sealed: bytes, wanted: WebhookDef) -> bool:
     """Whether applying `wanted` would change `existing` (a secret left out keeps the stored
-    one; a given secret is compared with the stored one, decrypted)."""
-    same_secret = wanted.secret is None or wanted.secret == signing_secret(
-        conn, box, project_id, existing.id
-    )
+    one; a given secret is compared with the stored one, `sealed`, decrypted)."""
+    same_secret = wanted.secret is None or wanted.secret == box.open(sealed)
     return existing.definition() != replace(wanted, secret=None) or not same_secret
