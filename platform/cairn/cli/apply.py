@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cairn.cli.context import open_runtime
+from cairn.cli.context import in_project, open_runtime, project_option
 from cairn.cli.output import Result, command_output
 from cairn.errors import Conflict, Invalid
 from cairn.schema import service
@@ -39,7 +39,7 @@ def plan_lines(plan: dict[str, object]) -> list[str]:
 
 @click.command("apply")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--project", "-p", "slug", required=True, help="Project slug.")
+@project_option
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--allow-destructive", is_flag=True, help="Allow drops and narrowing changes.")
 @command_output
@@ -90,12 +90,10 @@ def _result(plan: Plan, dry_run: bool, secrets: dict[str, str]) -> Result:
 
 
 @click.command("export")
-@click.option("--project", "-p", "slug", required=True, help="Project slug.")
+@project_option
 @command_output
 def export(slug: str) -> Result:
     """Print the project file (YAML; JSON with --json). Applying it back changes nothing."""
-    with open_runtime() as rt:
-        project = rt.projects.resolve(slug)
-        with rt.db.tenant(project.id) as conn:
-            document = export_project(conn, project)
+    with in_project(slug) as (_, project, conn):
+        document = export_project(conn, project)
     return Result(json.loads(json.dumps(document)), [project_file.dump(document).rstrip()])

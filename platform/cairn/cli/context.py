@@ -7,14 +7,20 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import click
+from sqlalchemy import Connection
+
 from cairn.config import Settings, load_settings, resolve_secret_key
 from cairn.db import migrate
 from cairn.embedded import EmbeddedServices
 from cairn.errors import ConfigError
 from cairn.logs import configure_logging
 from cairn.runtime import Runtime
+from cairn.tenancy.service import Project
 
 log = logging.getLogger(__name__)
+
+project_option = click.option("--project", "-p", "slug", required=True, help="Project slug.")
 
 
 def settings_from_env(*, server: bool = False) -> Settings:
@@ -26,6 +32,22 @@ def settings_from_env(*, server: bool = False) -> Settings:
         level = "WARNING"
     configure_logging(level)
     return resolve_secret_key(settings)
+
+
+def external_settings(command: str) -> Settings:
+    """Settings for a server command that never starts the embedded servers (`cairn web`,
+    `worker`, `scheduler`): both URLs must be set."""
+    settings = settings_from_env(server=True)
+    for variable, missing in (
+        ("CAIRN_DATABASE_URL", settings.embedded_database),
+        ("CAIRN_REDIS_URL", settings.embedded_redis),
+    ):
+        if missing:
+            raise ConfigError(
+                f"{variable}: `cairn {command}` needs an external server; "
+                "use `cairn serve` for the embedded default"
+            )
+    return settings
 
 
 @contextmanager
@@ -54,3 +76,13 @@ def open_runtime(*, redis: bool = False, upgrade: bool = True) -> Iterator[Runti
             runtime.close()
     finally:
         services.stop()
+
+
+@contextmanager
+def in_project(slug: str) -> Iterator[tuple[Runtime, Project, Connection]]:
+    """A Runtime, the project `slug` names and one tenant transaction in it, for a command
+    acting on that project."""
+    with open_runtime() as rt:
+        project = rt.projects.resolve(slug)
+        with rt.db.tenant(project.id) as conn:
+            yield rt, project, conn

@@ -5,28 +5,13 @@ from __future__ import annotations
 
 import click
 
-from cairn.cli.context import open_runtime, settings_from_env
+from cairn.cli.context import external_settings, open_runtime, project_option
 from cairn.cli.output import Result, command_output, table
-from cairn.config import Settings
-from cairn.errors import ConfigError, Invalid
+from cairn.errors import Invalid
 from cairn.jobs import service as job_service
 
 SWEEP_EVERY_SECONDS = 15
 HOUSEKEEPING_EVERY_SECONDS = 3600
-
-
-def _external_settings(command: str) -> Settings:
-    settings = settings_from_env(server=True)
-    for variable, missing in (
-        ("CAIRN_DATABASE_URL", settings.embedded_database),
-        ("CAIRN_REDIS_URL", settings.embedded_redis),
-    ):
-        if missing:
-            raise ConfigError(
-                f"{variable}: `cairn {command}` needs an external server; "
-                "use `cairn serve` for the embedded default"
-            )
-    return settings
 
 
 @click.command("worker")
@@ -61,7 +46,7 @@ def worker(queues: str, burst: bool, fork: bool) -> None:
     unknown = [n for n in names if n not in QUEUES]
     if unknown or not names:
         raise Invalid(errors={"queues": [f"choose from {', '.join(QUEUES)}"]})
-    settings = _external_settings("worker")
+    settings = external_settings("worker")
     runtime = Runtime(settings)
     context.use(runtime, forking=fork)
     worker_class = Worker if fork else SimpleWorker
@@ -85,7 +70,7 @@ def scheduler() -> None:
     from cairn.schedules import tasks as schedule_tasks
     from cairn.schedules.service import TICK_EVERY_SECONDS
 
-    settings = _external_settings("scheduler")
+    settings = external_settings("scheduler")
     runtime = Runtime(settings)
     cron = CronScheduler(connection=runtime.redis, logging_level=settings.log_level)
     cron.register(tasks.sweep_outbox, queue_name="default", interval=SWEEP_EVERY_SECONDS)
@@ -102,7 +87,6 @@ def jobs_group() -> None:
 
 
 _JOB_COLUMNS = ["id", "function", "queue", "status", "enqueued_at", "ended_at", "error"]
-project_option = click.option("--project", "-p", "slug", required=True, help="Project slug.")
 
 
 @jobs_group.command("list")

@@ -11,14 +11,12 @@ import click
 from cairn.auth import keys
 from cairn.auth.models import API_KEY_SCOPES
 from cairn.auth.principal import operator
-from cairn.cli.context import open_runtime
+from cairn.cli.context import in_project, project_option
 from cairn.cli.output import Result, command_output, table
 from cairn.durations import parse_duration
 from cairn.errors import Invalid
 
 _COLUMNS = ["id", "prefix", "name", "scope", "status", "created_at", "last_used_at", "expires_at"]
-
-project_option = click.option("--project", "-p", "slug", required=True, help="Project slug.")
 
 
 @click.group("keys")
@@ -58,17 +56,15 @@ def create(slug: str, scope: str, name: str | None, expires_in: str | None) -> R
             lifetime = parse_duration(expires_in)
         except ValueError as exc:
             raise Invalid(str(exc), errors={"expires_in": [str(exc)]}) from None
-    with open_runtime() as rt:
-        project = rt.projects.resolve(slug)
-        with rt.db.tenant(project.id) as conn:
-            issued = keys.create_key(
-                conn,
-                rt.key_pepper,
-                operator(project.id),
-                scope=scope,
-                name=name,
-                expires_in=lifetime,
-            )
+    with in_project(slug) as (rt, project, conn):
+        issued = keys.create_key(
+            conn,
+            rt.key_pepper,
+            operator(project.id),
+            scope=scope,
+            name=name,
+            expires_in=lifetime,
+        )
     return _issued(issued, "created")
 
 
@@ -78,10 +74,8 @@ def create(slug: str, scope: str, name: str | None, expires_in: str | None) -> R
 @command_output
 def list_(slug: str, include_revoked: bool) -> Result:
     """List keys (never their secrets)."""
-    with open_runtime() as rt:
-        project = rt.projects.resolve(slug)
-        with rt.db.tenant(project.id) as conn:
-            found, _ = keys.list_keys(conn, project.id, include_revoked=include_revoked)
+    with in_project(slug) as (_, project, conn):
+        found, _ = keys.list_keys(conn, project.id, include_revoked=include_revoked)
     rows = [_key_data(k) for k in found]
     return Result({"items": rows}, table(rows, _COLUMNS) if rows else ["no keys"])
 
@@ -92,10 +86,8 @@ def list_(slug: str, include_revoked: bool) -> Result:
 @command_output
 def revoke(slug: str, key_id: UUID) -> Result:
     """Revoke a key at once."""
-    with open_runtime() as rt:
-        project = rt.projects.resolve(slug)
-        with rt.db.tenant(project.id) as conn:
-            key = keys.revoke_key(conn, operator(project.id), key_id)
+    with in_project(slug) as (_, project, conn):
+        key = keys.revoke_key(conn, operator(project.id), key_id)
     return Result(_key_data(key), [f"revoked key {key.id} ({key.name})"])
 
 
@@ -105,8 +97,6 @@ def revoke(slug: str, key_id: UUID) -> Result:
 @command_output
 def rotate(slug: str, key_id: UUID) -> Result:
     """Replace a key with a new secret (same name, scope and expiry); the old one is revoked."""
-    with open_runtime() as rt:
-        project = rt.projects.resolve(slug)
-        with rt.db.tenant(project.id) as conn:
-            issued = keys.rotate_key(conn, rt.key_pepper, operator(project.id), key_id)
+    with in_project(slug) as (rt, project, conn):
+        issued = keys.rotate_key(conn, rt.key_pepper, operator(project.id), key_id)
     return _issued(issued, "rotated to")

@@ -7,13 +7,11 @@ from uuid import UUID
 
 import click
 
-from cairn.cli.context import open_runtime
+from cairn.cli.context import in_project, project_option
 from cairn.cli.output import Result, command_output, table
 from cairn.mail import service
 
 _COLUMNS = ["id", "status", "to_address", "subject", "template", "attempts", "created_at"]
-
-project_option = click.option("--project", "-p", "slug", required=True, help="Project slug.")
 
 
 @click.group("mail")
@@ -30,10 +28,8 @@ def mail_group() -> None:
 @command_output
 def list_(slug: str, limit: int, before: UUID | None) -> Result:
     """List mails, newest first (with their bodies under --json)."""
-    with open_runtime() as rt:
-        project = rt.projects.resolve(slug)
-        with rt.db.tenant(project.id) as conn:
-            found, more = service.list_mails(conn, project.id, limit=limit, before=before)
+    with in_project(slug) as (_, project, conn):
+        found, more = service.list_mails(conn, project.id, limit=limit, before=before)
     rows = [m.to_dict() for m in found]
     text = table(rows, _COLUMNS) if rows else ["no mails"]
     if more:
@@ -47,10 +43,8 @@ def list_(slug: str, limit: int, before: UUID | None) -> Result:
 @command_output
 def show(slug: str, mail_id: UUID) -> Result:
     """Print one mail: its headers and text body."""
-    with open_runtime() as rt:
-        project = rt.projects.resolve(slug)
-        with rt.db.tenant(project.id) as conn:
-            mail = service.get_mail(conn, project.id, mail_id)
+    with in_project(slug) as (_, project, conn):
+        mail = service.get_mail(conn, project.id, mail_id)
     lines = [
         f"To: {mail.to_address}",
         f"Subject: {mail.subject}",

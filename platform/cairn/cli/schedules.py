@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cairn.cli.context import open_runtime
+from cairn.cli.context import in_project, project_option
 from cairn.cli.output import Result, command_output, table
 from cairn.schedules import service
 
@@ -17,13 +17,11 @@ def schedules_group() -> None:
 
 
 @schedules_group.command("list")
-@click.option("--project", "-p", "slug", required=True, help="Project slug.")
+@project_option
 @command_output
 def list_(slug: str) -> Result:
     """List schedules: cron, time zone, next and last run, last status."""
-    with open_runtime() as rt:
-        project = rt.projects.resolve(slug)
-        with rt.db.tenant(project.id) as conn:
-            found = service.list_schedules(conn, project.id)
+    with in_project(slug) as (_, project, conn):
+        found = service.list_schedules(conn, project.id)
     rows = [s.to_dict() for s in found]
     return Result({"items": rows}, table(rows, _COLUMNS) if rows else ["no schedules"])

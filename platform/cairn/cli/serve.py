@@ -6,9 +6,8 @@ import sys
 
 import click
 
-from cairn.cli.context import settings_from_env
+from cairn.cli.context import external_settings, settings_from_env
 from cairn.cli.output import command_output
-from cairn.errors import ConfigError
 
 
 @click.command("serve")
@@ -57,15 +56,6 @@ def web() -> None:
     CAIRN_DATABASE_URL and CAIRN_REDIS_URL; does not migrate (run `cairn db upgrade`)."""
     from cairn.serving import prepare_metrics_dir, run_web
 
-    settings = settings_from_env(server=True)
-    for variable, missing in (
-        ("CAIRN_DATABASE_URL", settings.embedded_database),
-        ("CAIRN_REDIS_URL", settings.embedded_redis),
-    ):
-        if missing:
-            raise ConfigError(
-                f"{variable}: `cairn web` needs an external server; "
-                "use `cairn serve` for the embedded default"
-            )
+    settings = external_settings("web")
     prepare_metrics_dir()
     run_web(settings)
