@@ -7,11 +7,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from rq import Queue, SimpleWorker
 from sqlalchemy import insert
 
 from cairn.auth import keys
 from cairn.auth.principal import operator
 from cairn.db.ids import new_id
+from cairn.jobs import context
 from cairn.runtime import Runtime
 from cairn.schema import service as schema_service
 from cairn.schema.engine import Plan
@@ -86,3 +88,13 @@ def insert_rows(
                 insert(table), [{"id": i, **row} for i, row in zip(ids, rows, strict=True)]
             )
         return ids
+
+
+def run_queued(runtime: Runtime, *queues: str) -> None:
+    """Run every job queued now on `queues` (default: `default`) in this process, as
+    `cairn worker --burst --no-fork` would."""
+    context.use(runtime)
+    names = queues or ("default",)
+    SimpleWorker(
+        [Queue(name, connection=runtime.redis) for name in names], connection=runtime.redis
+    ).work(burst=True)

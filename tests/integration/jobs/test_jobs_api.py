@@ -6,18 +6,16 @@ from __future__ import annotations
 import json
 
 from flask.testing import FlaskClient
-from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from cairn.auth.keys import IssuedKey
 from cairn.db.engine import PendingJob
-from cairn.jobs import context
 from cairn.jobs import service as job_service
 from cairn.jobs.queues import enqueue_jobs
 from cairn.runtime import Runtime
 from cairn.tenancy.service import Project
 from tests.conftest import CairnCli, auth
-from tests.factories import make_key
+from tests.factories import make_key, run_queued
 from tests.integration.http.test_app import assert_problem
 
 
@@ -31,10 +29,7 @@ def failing_job(runtime: Runtime, project: Project, name: str) -> str:
         project_id=project.id,
     )
     assert enqueue_jobs(runtime.redis, [job])
-    context.use(runtime)
-    SimpleWorker([Queue("default", connection=runtime.redis)], connection=runtime.redis).work(
-        burst=True
-    )
+    run_queued(runtime)
     return job.job_id
 
 

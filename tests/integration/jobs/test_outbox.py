@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import text
 
 from cairn.app import create_app
@@ -22,7 +22,7 @@ from cairn.jobs import context, tasks
 from cairn.runtime import Runtime
 from cairn.tenancy.service import Project
 from tests.conftest import auth
-from tests.factories import apply_yaml, make_key, make_project
+from tests.factories import apply_yaml, make_key, make_project, run_queued
 from tests.integration.jobs.redis_server import RedisServer
 
 NOTES = """
@@ -50,14 +50,6 @@ def notes(runtime: Runtime, project: Project) -> Project:
 
 def url(project: Project, suffix: str = "") -> str:
     return f"/api/v1/projects/{project.slug}/collections/notes/records{suffix}"
-
-
-def drain(runtime: Runtime) -> None:
-    """Run every queued job in-process (SimpleWorker: no fork), as `cairn worker --burst`."""
-    context.use(runtime)
-    SimpleWorker([Queue("default", connection=runtime.redis)], connection=runtime.redis).work(
-        burst=True
-    )
 
 
 def test_every_change_writes_one_event_in_the_same_statement(
@@ -110,7 +102,7 @@ def test_committed_events_are_handed_to_the_queue_and_dispatched(
     job = queue.fetch_job(f"event-{event['id']}")
     assert job is not None and job.args == (str(notes.id), str(event["id"]))
     assert created["text"] not in str(job.args) + str(job.kwargs)  # ids only, no record data
-    drain(runtime)
+    run_queued(runtime)
     [event] = events(runtime, notes)
     assert event["dispatched_at"] is not None
     # Dispatching again changes nothing (duplicates from the sweeper are harmless).
@@ -152,7 +144,7 @@ def test_a_redis_outage_loses_no_event(
     monkeypatch.setattr(tasks, "SWEEP_AFTER", tasks.SWEEP_AFTER * 0)
     context.use(runtime)
     assert tasks.sweep_outbox() >= 5
-    drain(runtime)
+    run_queued(runtime)
     found = events(runtime, project)
     assert sorted(str(e["record_id"]) for e in found) == sorted(ids)
     assert all(e["dispatched_at"] is not None for e in found)
@@ -162,7 +154,7 @@ def test_the_sweeper_leaves_fresh_and_dispatched_events_alone(
     client: FlaskClient, runtime: Runtime, notes: Project, admin_key: IssuedKey
 ) -> None:
     client.post(url(notes), json={"text": "a"}, headers=auth(admin_key))
-    drain(runtime)
+    run_queued(runtime)
     client.post(url(notes), json={"text": "fresh"}, headers=auth(admin_key))
     context.use(runtime)
     before = Queue("default", connection=runtime.redis).count

@@ -35,7 +35,6 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
-from rq import Queue, SimpleWorker
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -48,7 +47,6 @@ from sqlalchemy import delete
 from cairn.app import create_app
 from cairn.config import Settings
 from cairn.db.engine import PendingJob
-from cairn.jobs import context
 from cairn.jobs.queues import enqueue_jobs
 from cairn.openapi.api import bp as openapi_bp
 from cairn.runtime import Runtime
@@ -58,7 +56,7 @@ from cairn.tenancy.service import Project
 from cairn.webhooks import delivery
 from cairn.webhooks.models import webhooks as webhooks_table
 from tests.conftest import auth
-from tests.factories import apply_yaml, make_key, make_project
+from tests.factories import apply_yaml, make_key, make_project, run_queued
 
 FUZZ_PROJECT = """
 collections:
@@ -217,12 +215,6 @@ def target(settings: Settings, runtime: Runtime) -> Iterator[Target]:
         conn.execute(delete(webhooks_table).where(webhooks_table.c.project_id == project.id))
 
 
-def _work(runtime: Runtime) -> None:
-    context.use(runtime)
-    queues = [Queue(name, connection=runtime.redis) for name in ("default", "webhooks")]
-    SimpleWorker(queues, connection=runtime.redis).work(burst=True)
-
-
 def _automation_fixtures(
     runtime: Runtime, project: Project, client: Any, base: str, headers: dict[str, str]
 ) -> dict[tuple[str, str], dict[str, str]]:
@@ -255,7 +247,7 @@ def _automation_fixtures(
         schedules_service.claim_due(conn, project.id, due)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(delivery, "MAX_ATTEMPTS", 1)  # refused once (port 9): failed
-        _work(runtime)
+        run_queued(runtime, "default", "webhooks")
     # One delivery per record made so far: their events are dispatched by this worker.
     listed = client.get(f"{base}/webhooks/{webhook}/deliveries", headers=headers).get_json()
     delivered = listed["items"][0]

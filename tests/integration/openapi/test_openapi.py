@@ -19,13 +19,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
-from rq import Queue, SimpleWorker
 
 from cairn.app import create_app
 from cairn.auth.keys import IssuedKey
 from cairn.config import Settings
 from cairn.db.engine import PendingJob
-from cairn.jobs import context
 from cairn.jobs.queues import enqueue_jobs
 from cairn.openapi.api import bp as openapi_bp
 from cairn.runtime import Runtime
@@ -33,7 +31,7 @@ from cairn.schedules import service as schedules
 from cairn.tenancy.service import Project
 from cairn.webhooks import delivery
 from tests.conftest import auth
-from tests.factories import apply_yaml, make_key, make_project
+from tests.factories import apply_yaml, make_key, make_project, run_queued
 
 PROJECT_FILE = """
 collections:
@@ -391,13 +389,6 @@ def test_api_key_responses_conform(api: Conformance, runtime: Runtime) -> None:
 # -- webhooks, schedules, jobs ------------------------------------------------------------
 
 
-def work(runtime: Runtime) -> None:
-    """Run every queued job (record events, deliveries, schedule runs) in this process."""
-    context.use(runtime)
-    queues = [Queue(name, connection=runtime.redis) for name in ("default", "webhooks")]
-    SimpleWorker(queues, connection=runtime.redis).work(burst=True)
-
-
 # Port 9 (discard) on loopback refuses at once; the test settings allow private targets.
 HOOK = {"name": "notify", "url": "http://127.0.0.1:9/x", "events": ["record.created"]}
 
@@ -448,7 +439,7 @@ def test_webhook_responses_conform(
     authors = "/collections/authors/records"
     for name in ("Ada", "Bob"):
         api.call("POST", authors, authors, json={"name": name})
-    work(runtime)
+    run_queued(runtime, "default", "webhooks")
     deliveries = "/webhooks/{webhook_id}/deliveries"
     mine = f"/webhooks/{hook['id']}/deliveries"
     page = api.call("GET", deliveries, mine, query_string={"limit": 1})
@@ -473,7 +464,7 @@ def test_webhook_responses_conform(
     assert api.call("POST", redeliver, f"{mine}/{uuid.uuid4()}/redeliver").status_code == 404
     elsewhere = f"/webhooks/{given.get_json()['id']}/deliveries/{first['id']}/redeliver"
     assert api.call("POST", redeliver, elsewhere).status_code == 404
-    work(runtime)
+    run_queued(runtime, "default", "webhooks")
     redelivered = api.call("GET", deliveries, mine).get_json()["items"]
     assert [len(d["attempts_log"]) for d in redelivered] == [2, 1]
 
@@ -558,7 +549,7 @@ def test_schedule_responses_conform(api: Conformance, runtime: Runtime, project:
         due = schedules.get_schedule(conn, project.id, uuid.UUID(schedule["id"])).next_run_at
         assert due is not None
         assert len(schedules.claim_due(conn, project.id, due + timedelta(seconds=1))) == 3
-    work(runtime)
+    run_queued(runtime, "default", "webhooks")
     [run] = api.call("GET", runs, mine).get_json()["items"]
     assert (run["status"], run["result"]["deleted"], run["error"]) == ("succeeded", 0, None)
     [refused] = api.call("GET", runs, f"/schedules/{pinged.get_json()['id']}/runs").json["items"]
@@ -602,7 +593,7 @@ def failing_job(runtime: Runtime, project: Project) -> str:
         project_id=project.id,
     )
     assert enqueue_jobs(runtime.redis, [job])
-    work(runtime)
+    run_queued(runtime, "default", "webhooks")
     return job.job_id
 
 
@@ -631,7 +622,7 @@ def test_job_responses_conform(api: Conformance, runtime: Runtime, project: Proj
     assert api.call("POST", retry, "/jobs/no-such-job/retry").status_code == 404
     reader = auth(make_key(runtime, project, scope="read"))
     assert api.call("GET", "/jobs", "/jobs", headers=reader).status_code == 403
-    work(runtime)  # the retried job fails again, in this test
+    run_queued(runtime, "default", "webhooks")  # the retried job fails again, in this test
     assert {(s[0], s[1], s[2]) for s in api.seen} >= {
         ("GET", "/jobs", 200),
         ("GET", "/jobs", 403),

@@ -12,7 +12,6 @@ from uuid import UUID
 
 import pytest
 from flask.testing import FlaskClient
-from rq import Queue, SimpleWorker
 from sqlalchemy import event, text, update
 from standardwebhooks.webhooks import Webhook as Verifier
 
@@ -24,7 +23,7 @@ from cairn.schedules import service, tasks
 from cairn.schedules.models import schedules
 from cairn.tenancy.service import Project
 from tests.conftest import CairnCli, auth
-from tests.factories import apply_yaml, insert_rows
+from tests.factories import apply_yaml, insert_rows, run_queued
 from tests.integration.http.test_app import assert_problem
 from tests.integration.webhooks.receiver import Receiver
 
@@ -209,13 +208,6 @@ def test_missed_ticks_are_not_replayed(runtime: Runtime, project: Project) -> No
         )
 
 
-def _run_queued(runtime: Runtime) -> None:
-    context.use(runtime)
-    SimpleWorker([Queue("default", connection=runtime.redis)], connection=runtime.redis).work(
-        burst=True
-    )
-
-
 def test_purge_deletes_old_matching_records(runtime: Runtime, project: Project) -> None:
     apply_yaml(runtime, project, "collections: [{name: posts, fields: {status: {type: text}}}]")
     old = datetime.now(UTC) - timedelta(days=100)
@@ -242,7 +234,7 @@ def test_purge_deletes_old_matching_records(runtime: Runtime, project: Project) 
     _set_next(runtime, project, schedule.id, datetime.now(UTC) - timedelta(seconds=1))
     context.use(runtime)
     tasks.tick_schedules()
-    _run_queued(runtime)
+    run_queued(runtime)
     [run] = _runs(runtime, project)
     assert run["status"] == "succeeded" and run["result"]["deleted"] == 1
     with runtime.db.tenant(project.id) as conn:
@@ -263,7 +255,7 @@ def test_export_writes_json_lines(runtime: Runtime, project: Project) -> None:
     _set_next(runtime, project, schedule.id, datetime.now(UTC) - timedelta(seconds=1))
     context.use(runtime)
     tasks.tick_schedules()
-    _run_queued(runtime)
+    run_queued(runtime)
     [run] = _runs(runtime, project)
     path = Path(run["result"]["path"])
     lines = [json.loads(line) for line in path.read_text().splitlines()]
@@ -285,7 +277,7 @@ def test_webhook_action_posts_a_signed_tick_and_failures_are_recorded(
         _set_next(runtime, project, schedule.id, datetime.now(UTC) - timedelta(seconds=1))
         context.use(runtime)
         tasks.tick_schedules()
-        _run_queued(runtime)
+        run_queued(runtime)
         [got] = receiver.received
         body = Verifier("whsec_" + "ZZ" * 20).verify(
             got.body, {k.lower(): v for k, v in got.headers.items()}
@@ -294,7 +286,7 @@ def test_webhook_action_posts_a_signed_tick_and_failures_are_recorded(
         receiver.script = [500]
         _set_next(runtime, project, schedule.id, datetime.now(UTC) - timedelta(seconds=1))
         tasks.tick_schedules(datetime.now(UTC) + timedelta(seconds=2))
-        _run_queued(runtime)
+        run_queued(runtime)
         with runtime.db.tenant(project.id) as conn:
             last = service.get_schedule(conn, project.id, schedule.id)
         assert last.last_status == "failed" and "500" in (last.last_error or "")

@@ -27,7 +27,7 @@ from cairn.runtime import Runtime
 from cairn.tenancy.service import Project
 from cairn.webhooks import delivery
 from tests.conftest import auth
-from tests.factories import apply_yaml
+from tests.factories import apply_yaml, run_queued
 from tests.integration.webhooks.receiver import Receiver
 
 SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I="
@@ -250,10 +250,7 @@ def test_a_worker_killed_mid_delivery_leads_to_a_retry(
 ) -> None:
     receiver.script = [("sleep", 30), 200]
     create_note(client, project, admin_key)
-    context.use(runtime)
-    SimpleWorker([Queue("default", connection=runtime.redis)], connection=runtime.redis).work(
-        burst=True
-    )  # dispatch: the delivery is now queued on `webhooks`
+    run_queued(runtime)  # dispatch: the delivery is now queued on `webhooks`
     worker = subprocess.Popen(
         [sys.executable, "-m", "cairn", "worker", "--queues", "webhooks"],
         env={**os.environ, **env},
