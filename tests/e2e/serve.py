@@ -24,6 +24,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def clean_env(data_dir: Path) -> dict[str, str]:
+    """This environment without any CAIRN_ setting, with its own data dir: Cairn as a fresh
+    machine runs it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    env["CAIRN_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`cairn ARGS` in a child process on the embedded default in `data_dir`."""
+    return subprocess.run(
+        [sys.executable, "-m", "cairn", *args],
+        env=clean_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 class ServeProcess:
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = data_dir
@@ -36,8 +55,7 @@ class ServeProcess:
 
     def start(self, timeout: float = 90) -> float:
         """Start and wait until /readyz answers 200; return the seconds that took."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
-        env |= {"CAIRN_DATA_DIR": str(self.data_dir), "CAIRN_PORT": str(self.port)}
+        env = clean_env(self.data_dir) | {"CAIRN_PORT": str(self.port)}
         started = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cairn", "serve"],

@@ -3,16 +3,13 @@ collections, `cairn apply`, then records over HTTP against a real `cairn serve`.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import psycopg
 
-from tests.e2e.serve import ServeProcess
+from tests.e2e.serve import ServeProcess, run_cli
 
 PROJECT_FILE = """
 collections:
@@ -48,14 +45,6 @@ def wait_until_dispatched(data_dir: Path, expected: int, timeout: float = 30) ->
     return False
 
 
-def cairn(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
-    env["CAIRN_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "cairn", *args], env=env, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_apply_then_use_the_api(tmp_path: Path) -> None:
     data = tmp_path / "data"
     server = ServeProcess(data)
@@ -64,7 +53,7 @@ def test_apply_then_use_the_api(tmp_path: Path) -> None:
         key = server.bootstrap_key()
         assert key
         (tmp_path / "cairn.yaml").write_text(PROJECT_FILE)
-        applied = cairn(data, "apply", str(tmp_path / "cairn.yaml"), "--project", "default")
+        applied = run_cli(data, "apply", str(tmp_path / "cairn.yaml"), "--project", "default")
         assert applied.returncode == 0, applied.stderr
         assert "+ create collection comments" in applied.stdout
 

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.serve import ServeProcess
-
-
-def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
-    env["CAIRN_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "cairn", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+from tests.e2e.serve import ServeProcess, run_cli
 
 
 @pytest.fixture
@@ -34,7 +23,7 @@ def test_serve_embedded_first_start_restart_and_graceful_stop(data_dir: Path) ->
         ready = httpx.get(first.base + "/readyz").json()
         assert ready == {"status": "ready", "db": "ok", "redis": "ok"}
         # The CLI shares the running embedded database.
-        listed = _cli(data_dir, "projects", "list", "--json")
+        listed = run_cli(data_dir, "projects", "list", "--json")
         assert listed.returncode == 0, listed.stderr
         assert [p["slug"] for p in json.loads(listed.stdout)["items"]] == ["default"]
     finally:
@@ -63,9 +52,9 @@ def test_serve_embedded_first_start_restart_and_graceful_stop(data_dir: Path) ->
 
 
 def test_cli_on_a_fresh_embedded_data_dir_migrates_and_works(data_dir: Path) -> None:
-    created = _cli(data_dir, "projects", "create", "shop", "--json")
+    created = run_cli(data_dir, "projects", "create", "shop", "--json")
     assert created.returncode == 0, created.stderr
-    key = _cli(data_dir, "keys", "create", "--project", "shop", "--scope", "admin", "--json")
+    key = run_cli(data_dir, "keys", "create", "--project", "shop", "--scope", "admin", "--json")
     assert key.returncode == 0, key.stderr
     assert json.loads(key.stdout)["secret"].startswith("ck_")
     assert not (data_dir / "postgres" / "postmaster.pid").exists(), "the CLI left Postgres up"

@@ -48,7 +48,6 @@ from cairn.app import create_app
 from cairn.config import Settings
 from cairn.db.engine import PendingJob
 from cairn.jobs.queues import enqueue_jobs
-from cairn.openapi.api import bp as openapi_bp
 from cairn.runtime import Runtime
 from cairn.schedules import service as schedules_service
 from cairn.schedules.models import schedules as schedules_table
@@ -151,8 +150,6 @@ def target(settings: Settings, runtime: Runtime) -> Iterator[Target]:
     project = make_project(runtime)
     apply_yaml(runtime, project, FUZZ_PROJECT)
     app = create_app(settings, runtime)
-    if "openapi" not in app.blueprints:  # app.py may register it already
-        app.register_blueprint(openapi_bp)
     headers = auth(make_key(runtime, project, scope="admin"))
     client = app.test_client()
     base = f"/api/v1/projects/{project.slug}"

@@ -25,7 +25,6 @@ from cairn.auth.keys import IssuedKey
 from cairn.config import Settings
 from cairn.db.engine import PendingJob
 from cairn.jobs.queues import enqueue_jobs
-from cairn.openapi.api import bp as openapi_bp
 from cairn.runtime import Runtime
 from cairn.schedules import service as schedules
 from cairn.tenancy.service import Project
@@ -59,8 +58,6 @@ collections:
 @pytest.fixture(scope="module")
 def openapi_app(settings: Settings, runtime: Runtime) -> Flask:
     app = create_app(settings, runtime)
-    if "openapi" not in app.blueprints:  # app.py may register it already
-        app.register_blueprint(openapi_bp)
     return app
 
 
