@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from cairn.db.engine import PendingJob, after_commit
@@ -29,9 +29,13 @@ __all__ = [
     "DELIVER",
     "Mail",
     "Rendered",
+    "claim_for_sending",
     "deliver_job",
     "get_mail",
+    "keep_locally",
     "list_mails",
+    "queued_before",
+    "record_attempt",
     "render",
     "send_mail",
     "send_template",
@@ -187,3 +191,63 @@ def get_mail(conn: Connection, project_id: UUID, mail_id: UUID) -> Mail:
     if row is None:
         raise NotFound(f"no mail {mail_id}")
     return Mail.from_row(row)
+
+
+def keep_locally(conn: Connection, project_id: UUID, mail_id: UUID) -> bool:
+    """Move a queued mail to the local mailbox (SMTP was switched off after it was queued)."""
+    result = conn.execute(
+        update(mails)
+        .where(mails.c.project_id == project_id, mails.c.id == mail_id, mails.c.status == "queued")
+        .values(status="stored")
+    )
+    return bool(result.rowcount)
+
+
+def claim_for_sending(conn: Connection, project_id: UUID, mail_id: UUID) -> RowMapping | None:
+    """Count an attempt at a queued (or failed, being retried) mail and return it whole;
+    None when there is nothing to send."""
+    return (
+        conn.execute(
+            update(mails)
+            .where(
+                mails.c.project_id == project_id,
+                mails.c.id == mail_id,
+                mails.c.status.in_(("queued", "failed")),
+            )
+            .values(attempts=mails.c.attempts + 1)
+            .returning(*mails.c)
+        )
+        .mappings()
+        .first()
+    )
+
+
+def record_attempt(
+    conn: Connection, project_id: UUID, mail_id: UUID, status: str, error: str | None
+) -> None:
+    values: dict[str, Any] = {"status": status, "last_error": error}
+    if status == "sent":
+        values["sent_at"] = func.now()
+    conn.execute(
+        update(mails)
+        .where(mails.c.project_id == project_id, mails.c.id == mail_id)
+        .values(**values)
+    )
+
+
+def queued_before(
+    conn: Connection, project_id: UUID, older_than: timedelta, limit: int
+) -> list[UUID]:
+    """Mails still queued `older_than` after they were written, oldest first."""
+    return list(
+        conn.execute(
+            select(mails.c.id)
+            .where(
+                mails.c.project_id == project_id,
+                mails.c.status == "queued",
+                mails.c.created_at < func.now() - older_than,
+            )
+            .order_by(mails.c.created_at)
+            .limit(limit)
+        ).scalars()
+    )

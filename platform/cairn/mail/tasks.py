@@ -38,15 +38,11 @@ from uuid import UUID
 
 from rq import get_current_job
 from rq.job import Job
-from sqlalchemy import func, select, update
 from sqlalchemy.engine import RowMapping
 
-from cairn.config import Settings
 from cairn.jobs import context
 from cairn.jobs.queues import enqueue_jobs
-from cairn.mail import SmtpUrl, parse_smtp_url
-from cairn.mail.models import mails
-from cairn.mail.service import deliver_job
+from cairn.mail import SmtpUrl, parse_smtp_url, service
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +53,6 @@ ERROR_EXCERPT = 500
 # hand-off): the sweeper enqueues it again.
 LOST_AFTER = timedelta(minutes=2)
 SWEEP_BATCH = 500
-
-
-# --- settings ---------------------------------------------------------------------------------
-
-
-def _smtp_settings(settings: Settings) -> tuple[str | None, str]:
-    """CAIRN_SMTP_URL and CAIRN_MAIL_FROM."""
-    return settings.smtp_url, settings.mail_from
 
 
 # --- sending ----------------------------------------------------------------------------------
@@ -191,32 +179,19 @@ def deliver_mail(project_id: str, mail_id: str) -> str:
     to do" for a mail already sent or stored). Raises TransientMailError to be retried."""
     rt = context.runtime()
     project, mail = UUID(project_id), UUID(mail_id)
-    smtp_url, default_sender = _smtp_settings(rt.settings)
-    where = (mails.c.project_id == project, mails.c.id == mail)
-    if smtp_url is None:
+    if rt.settings.smtp_url is None:
         # SMTP was switched off after the mail was queued: keep it in the local mailbox.
         with rt.db.tenant(project) as conn:
-            stored = conn.execute(
-                update(mails).where(*where, mails.c.status == "queued").values(status="stored")
-            ).rowcount
+            stored = service.keep_locally(conn, project, mail)
         return "stored" if stored else "nothing to do"
-    config = parse_smtp_url(smtp_url)
+    config = parse_smtp_url(rt.settings.smtp_url)
     with rt.db.tenant(project) as conn:
-        row = (
-            conn.execute(
-                update(mails)
-                .where(*where, mails.c.status.in_(("queued", "failed")))
-                .values(attempts=mails.c.attempts + 1)
-                .returning(*mails.c)
-            )
-            .mappings()
-            .first()
-        )
+        row = service.claim_for_sending(conn, project, mail)
     if row is None:
         return "nothing to do"
     facts: dict[str, Any] = {"project_id": project_id, "mail_id": mail_id}
     try:
-        send(config, build_message(row, config.sender or default_sender))
+        send(config, build_message(row, config.sender or rt.settings.mail_from))
     except PermanentMailError as exc:
         _record(project, mail, "failed", str(exc))
         log.warning("mail refused; not retrying", extra={**facts, "error": str(exc)})
@@ -244,13 +219,8 @@ def _retry_later() -> bool:
 
 
 def _record(project: UUID, mail: UUID, status: str, error: str | None) -> None:
-    values: dict[str, Any] = {"status": status, "last_error": error}
-    if status == "sent":
-        values["sent_at"] = func.now()
     with context.runtime().db.tenant(project) as conn:
-        conn.execute(
-            update(mails).where(mails.c.project_id == project, mails.c.id == mail).values(**values)
-        )
+        service.record_attempt(conn, project, mail, status, error)
 
 
 def sweep_mail() -> int:
@@ -258,27 +228,14 @@ def sweep_mail() -> int:
     transaction committed). A job waiting for a retry, running, or failed still exists and is
     left alone. Runs from the scheduler; returns how many mails were handed over."""
     rt = context.runtime()
-    if _smtp_settings(rt.settings)[0] is None:
+    if rt.settings.smtp_url is None:
         return 0
     handed = 0
     for project, conn in context.each_project():
-        ids = (
-            conn.execute(
-                select(mails.c.id)
-                .where(
-                    mails.c.project_id == project.id,
-                    mails.c.status == "queued",
-                    mails.c.created_at < func.now() - LOST_AFTER,
-                )
-                .order_by(mails.c.created_at)
-                .limit(SWEEP_BATCH)
-            )
-            .scalars()
-            .all()
-        )
+        ids = service.queued_before(conn, project.id, LOST_AFTER, SWEEP_BATCH)
         if not ids:
             continue
-        jobs = [deliver_job(project.id, i) for i in ids]
+        jobs = [service.deliver_job(project.id, i) for i in ids]
         with rt.redis.pipeline(transaction=False) as pipe:
             for job in jobs:
                 pipe.exists(Job.key_for(job.job_id))
