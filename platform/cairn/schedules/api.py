@@ -52,16 +52,14 @@ def get_schedule(schedule_id: UUID) -> Response:
 @project_route("admin")
 def update_schedule(schedule_id: UUID) -> Response:
     ctx, rt = tenant(), runtime()
-    current = service.get_schedule(ctx.conn, ctx.project.id, schedule_id)
-    definition = service.load_schedule(json_body(), partial_of=current.definition)
-    schedule = service.save_schedule(
+    schedule = service.update_schedule(
         ctx.conn,
         rt.webhook_box,
         ctx.project.id,
-        definition,
+        schedule_id,
+        json_body(),
         actor=ctx.principal.actor,
         allow_private=rt.settings.webhook_allow_private,
-        schedule_id=schedule_id,
     )
     return jsonify(schedule.to_dict())
 

@@ -253,6 +253,29 @@ def save_schedule(
     return Schedule.from_row(row)
 
 
+def update_schedule(
+    conn: Connection,
+    box: SecretBox,
+    project_id: UUID,
+    schedule_id: UUID,
+    changes: Any,
+    *,
+    actor: str,
+    allow_private: bool,
+) -> Schedule:
+    """Change the keys `changes` names; the others (and a webhook action's secret) stay."""
+    current = get_schedule(conn, project_id, schedule_id)
+    return save_schedule(
+        conn,
+        box,
+        project_id,
+        load_schedule(changes, partial_of=current.definition),
+        actor=actor,
+        allow_private=allow_private,
+        schedule_id=schedule_id,
+    )
+
+
 def delete_schedule(conn: Connection, project_id: UUID, schedule_id: UUID, *, actor: str) -> None:
     delete_named(conn, schedules, project_id, schedule_id, kind="schedule")
     audit.record(conn, project_id, actor, "schedule.deleted", str(schedule_id))

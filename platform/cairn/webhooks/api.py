@@ -101,16 +101,14 @@ def get_webhook(webhook_id: UUID) -> Response:
 def update_webhook(webhook_id: UUID) -> Response:
     ctx = tenant()
     rt = runtime()
-    current = service.get_webhook(ctx.conn, ctx.project.id, webhook_id)
-    definition = service.load_webhook(json_body(), partial_of=current.definition())
-    webhook, _ = service.save_webhook(
+    webhook = service.update_webhook(
         ctx.conn,
         rt.webhook_box,
         ctx.project.id,
-        definition,
+        webhook_id,
+        json_body(),
         actor=ctx.principal.actor,
         allow_private=rt.settings.webhook_allow_private,
-        webhook_id=webhook_id,
     )
     return _saved(webhook, None, 200)
 

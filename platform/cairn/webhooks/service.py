@@ -237,6 +237,30 @@ def save_webhook(
     return webhook, generated
 
 
+def update_webhook(
+    conn: Connection,
+    box: SecretBox,
+    project_id: UUID,
+    webhook_id: UUID,
+    changes: Any,
+    *,
+    actor: str,
+    allow_private: bool,
+) -> Webhook:
+    """Change the keys `changes` names; the others, and the secret unless given, stay."""
+    current = get_webhook(conn, project_id, webhook_id)
+    webhook, _ = save_webhook(
+        conn,
+        box,
+        project_id,
+        load_webhook(changes, partial_of=current.definition()),
+        actor=actor,
+        allow_private=allow_private,
+        webhook_id=webhook_id,
+    )
+    return webhook
+
+
 def delete_webhook(conn: Connection, project_id: UUID, webhook_id: UUID, *, actor: str) -> None:
     delete_named(conn, webhooks, project_id, webhook_id, kind="webhook")
     audit.record(conn, project_id, actor, "webhook.deleted", str(webhook_id))
