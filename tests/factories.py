@@ -12,8 +12,10 @@ from sqlalchemy import insert
 
 from cairn.auth import keys
 from cairn.auth.principal import operator
+from cairn.db.engine import PendingJob
 from cairn.db.ids import new_id
 from cairn.jobs import context
+from cairn.jobs.queues import enqueue_jobs
 from cairn.runtime import Runtime
 from cairn.schema import service as schema_service
 from cairn.schema.engine import Plan
@@ -98,3 +100,17 @@ def run_queued(runtime: Runtime, *queues: str) -> None:
     SimpleWorker(
         [Queue(name, connection=runtime.redis) for name in names], connection=runtime.redis
     ).work(burst=True)
+
+
+def enqueue_failing_job(runtime: Runtime, project: Project, job_id: str) -> str:
+    """Queue a real job of the project that fails when a worker runs it (a malformed
+    schedule id); returns its id."""
+    job = PendingJob(
+        "default",
+        "cairn.schedules.tasks.run_schedule",
+        (str(project.id), "not-a-uuid", "2030-01-01T00:00:00+00:00"),
+        job_id,
+        project_id=project.id,
+    )
+    assert enqueue_jobs(runtime.redis, [job])
+    return job_id

@@ -15,22 +15,15 @@ from cairn.jobs.queues import enqueue_jobs
 from cairn.runtime import Runtime
 from cairn.tenancy.service import Project
 from tests.conftest import CairnCli, auth
-from tests.factories import make_key, run_queued
+from tests.factories import enqueue_failing_job, make_key, run_queued
 from tests.integration.http.test_app import assert_problem
 
 
 def failing_job(runtime: Runtime, project: Project, name: str) -> str:
     """A real job of the project that fails in a real worker (a malformed schedule id)."""
-    job = PendingJob(
-        "default",
-        "cairn.schedules.tasks.run_schedule",
-        (str(project.id), "not-a-uuid", "2030-01-01T00:00:00+00:00"),
-        f"test-{name}",
-        project_id=project.id,
-    )
-    assert enqueue_jobs(runtime.redis, [job])
+    job_id = enqueue_failing_job(runtime, project, f"test-{name}")
     run_queued(runtime)
-    return job.job_id
+    return job_id
 
 
 def test_jobs_are_listed_inspected_retried_and_private(

@@ -46,8 +46,6 @@ from sqlalchemy import delete
 
 from cairn.app import create_app
 from cairn.config import Settings
-from cairn.db.engine import PendingJob
-from cairn.jobs.queues import enqueue_jobs
 from cairn.runtime import Runtime
 from cairn.schedules import service as schedules_service
 from cairn.schedules.models import schedules as schedules_table
@@ -55,7 +53,7 @@ from cairn.tenancy.service import Project
 from cairn.webhooks import delivery
 from cairn.webhooks.models import webhooks as webhooks_table
 from tests.conftest import auth
-from tests.factories import apply_yaml, make_key, make_project, run_queued
+from tests.factories import apply_yaml, enqueue_failing_job, make_key, make_project, run_queued
 
 FUZZ_PROJECT = """
 collections:
@@ -230,14 +228,7 @@ def _automation_fixtures(
         made("/schedules", {"name": n, "cron": "0 3 * * *", "action": purge})
         for n in ("nightly", "victim")
     )
-    failed = PendingJob(
-        "default",
-        "cairn.schedules.tasks.run_schedule",
-        (str(project.id), "not-a-uuid", "2030-01-01T00:00:00+00:00"),
-        f"fuzz-{project.slug}",
-        project_id=project.id,
-    )
-    assert enqueue_jobs(runtime.redis, [failed])
+    failed = enqueue_failing_job(runtime, project, f"fuzz-{project.slug}")
     with runtime.db.tenant(project.id) as conn:
         due = schedules_service.get_schedule(conn, project.id, UUID(schedule)).next_run_at
         assert due is not None
@@ -263,8 +254,8 @@ def _automation_fixtures(
         ("PATCH", schedule_path): {"schedule_id": schedule_victim},
         ("DELETE", schedule_path): {"schedule_id": schedule_victim},
         ("GET", f"{schedule_path}/runs"): {"schedule_id": schedule},
-        ("GET", "/jobs/{job_id}"): {"job_id": failed.job_id},
-        ("POST", "/jobs/{job_id}/retry"): {"job_id": failed.job_id},
+        ("GET", "/jobs/{job_id}"): {"job_id": failed},
+        ("POST", "/jobs/{job_id}/retry"): {"job_id": failed},
     }
 
 

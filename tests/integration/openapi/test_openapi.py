@@ -23,14 +23,12 @@ from openapi_spec_validator import validate
 from cairn.app import create_app
 from cairn.auth.keys import IssuedKey
 from cairn.config import Settings
-from cairn.db.engine import PendingJob
-from cairn.jobs.queues import enqueue_jobs
 from cairn.runtime import Runtime
 from cairn.schedules import service as schedules
 from cairn.tenancy.service import Project
 from cairn.webhooks import delivery
 from tests.conftest import auth
-from tests.factories import apply_yaml, make_key, make_project, run_queued
+from tests.factories import apply_yaml, enqueue_failing_job, make_key, make_project, run_queued
 
 PROJECT_FILE = """
 collections:
@@ -582,16 +580,9 @@ def test_schedule_responses_conform(api: Conformance, runtime: Runtime, project:
 
 def failing_job(runtime: Runtime, project: Project) -> str:
     """A real job of the project that fails in a real worker (a malformed schedule id)."""
-    job = PendingJob(
-        "default",
-        "cairn.schedules.tasks.run_schedule",
-        (str(project.id), "not-a-uuid", "2030-01-01T00:00:00+00:00"),
-        f"openapi-{project.slug}",
-        project_id=project.id,
-    )
-    assert enqueue_jobs(runtime.redis, [job])
+    job_id = enqueue_failing_job(runtime, project, f"openapi-{project.slug}")
     run_queued(runtime, "default", "webhooks")
-    return job.job_id
+    return job_id
 
 
 def test_job_responses_conform(api: Conformance, runtime: Runtime, project: Project) -> None:
