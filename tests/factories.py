@@ -21,7 +21,8 @@ from cairn.schema import service as schema_service
 from cairn.schema.engine import Plan
 from cairn.schema.tables import build_table
 from cairn.tenancy import project_file
-from cairn.tenancy.service import Project, create_project
+from cairn.tenancy.apply import apply_project
+from cairn.tenancy.service import Project, create_project, get_project_by_id
 
 
 def unique_slug(prefix: str = "t") -> str:
@@ -75,6 +76,26 @@ def apply_yaml(
             allow_destructive=allow_destructive,
             dry_run=dry_run,
         )
+
+
+def apply_file(runtime: Runtime, project: Project, document: str) -> Project:
+    """Apply a whole project file as `cairn apply` does (destructive steps allowed) and
+    return the project as it is now, with this process's cached copy dropped."""
+    with runtime.db.owner(project.id) as conn:
+        apply_project(
+            conn,
+            runtime.webhook_box,
+            project,
+            project_file.parse(textwrap.dedent(document)),
+            provider_box=runtime.provider_box,
+            actor="operator",
+            app_role=runtime.settings.db_app_role,
+            allow_private=True,
+            allow_destructive=True,
+        )
+        refreshed = get_project_by_id(conn, project.id)
+    runtime.projects.forget(project.slug)
+    return refreshed
 
 
 def insert_rows(

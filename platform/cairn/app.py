@@ -9,6 +9,7 @@ from uuid import UUID
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
+from cairn.audit import api as audit_api
 from cairn.auth import api as api_keys_api
 from cairn.config import Settings
 from cairn.http import health, metrics, problems, ratelimit, request_context
@@ -18,6 +19,9 @@ from cairn.records import api as records_api
 from cairn.runtime import Runtime
 from cairn.schedules import api as schedules_api
 from cairn.schema import api as collections_api
+from cairn.users import admin_api as users_admin_api
+from cairn.users import api as users_api
+from cairn.users import oauth_api
 from cairn.webhooks import api as webhooks_api
 from cairn_admin import bp as admin_bp
 
@@ -53,12 +57,20 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(api_keys_api.bp)
     app.register_blueprint(collections_api.bp)
     # Rate limits wrap the data API's blueprints before they are registered.
-    ratelimit.protect(ratelimit.init_app(app, settings), records_api.bp, records_api.batch_bp)
+    limiter = ratelimit.init_app(app, settings)
+    ratelimit.protect(limiter, records_api.bp, records_api.batch_bp)
+    ratelimit.guard_auth(limiter, users_api.guarded, oauth_api.bp)
     app.register_blueprint(records_api.bp)
     app.register_blueprint(records_api.batch_bp)
+    app.register_blueprint(users_api.guarded)
+    app.register_blueprint(users_api.bp)
+    app.register_blueprint(users_admin_api.bp)
+    app.register_blueprint(oauth_api.bp)
+    app.register_blueprint(oauth_api.providers_bp)
     app.register_blueprint(webhooks_api.bp)
     app.register_blueprint(schedules_api.bp)
     app.register_blueprint(jobs_api.bp)
+    app.register_blueprint(audit_api.bp)
     app.register_blueprint(openapi_api.bp)
     app.register_blueprint(admin_bp, url_prefix="/_")
     return app

@@ -140,6 +140,11 @@ class _EnvSchema(Schema):
         load_default="600/minute",
         validate=_checked_by(check_rate),
     )
+    rate_limit_auth = fields.String(
+        data_key="CAIRN_RATE_LIMIT_AUTH",
+        load_default="10/minute;100/hour",
+        validate=_checked_by(check_rate),
+    )
     retention = fields.String(
         data_key="CAIRN_RETENTION", load_default="30d", validate=_checked_by(parse_duration)
     )
@@ -180,6 +185,7 @@ class Settings:
     mail_from: str
     retention: str
     rate_limit_data: str
+    rate_limit_auth: str
     argon2_time_cost: int
     argon2_memory_kib: int
     argon2_parallelism: int

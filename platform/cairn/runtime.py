@@ -11,12 +11,14 @@ from cachetools import TTLCache
 from redis import Redis
 from sqlalchemy import Connection
 
+from cairn.auth.passwords import Hasher
 from cairn.config import Settings
 from cairn.crypto import derive_key
 from cairn.db.engine import Database, PendingJob
 from cairn.db.tenant import enter_tenant
 from cairn.jobs.queues import enqueue_jobs
 from cairn.tenancy.service import Project, get_project
+from cairn.users.service import UserAuth
 from cairn.webhooks.service import SecretBox
 
 PROJECT_CACHE_SECONDS = 10
@@ -44,6 +46,12 @@ class ProjectDirectory:
             self._cache[slug] = project
         return project
 
+    def forget(self, slug: str) -> None:
+        """Drop the cached entry after a change made in this process (others catch up
+        within PROJECT_CACHE_SECONDS)."""
+        with self._lock:
+            self._cache.pop(slug, None)
+
 
 class Runtime:
     def __init__(self, settings: Settings) -> None:
@@ -54,6 +62,19 @@ class Runtime:
         self.key_pepper = derive_key(secret, "api-key-pepper")
         self.cursor_secret = derive_key(secret, "cursor")
         self.webhook_box = SecretBox(secret)
+        self.session_pepper = derive_key(secret, "session-pepper")
+        self.csrf_key = derive_key(secret, "csrf")
+        self.provider_box = SecretBox(secret, "oauth-provider-secrets")
+        self.user_auth = UserAuth(
+            hasher=Hasher(
+                time_cost=settings.argon2_time_cost,
+                memory_kib=settings.argon2_memory_kib,
+                parallelism=settings.argon2_parallelism,
+            ),
+            session_pepper=self.session_pepper,
+            token_pepper=derive_key(secret, "mailed-token-pepper"),
+            smtp_configured=settings.smtp_url is not None,
+        )
         self.key_touch_after = timedelta(seconds=settings.key_touch_seconds)
         self._redis: Redis[bytes] | None = None
         if settings.redis_url:

@@ -24,5 +24,7 @@ audit_log = Table(
     Column("action", String(100), nullable=False),
     Column("target", String(200)),
     Column("detail", JSONB, nullable=False, server_default="{}"),
+    # Where the action came from (an IP, "cli"): the request entry sets cairn.source.
+    Column("source", String(100)),
     PrimaryKeyConstraint("project_id", "id"),
 )

@@ -17,7 +17,7 @@ from sqlalchemy.engine import RowMapping
 
 from cairn.audit import service as audit_service
 from cairn.auth.models import api_keys
-from cairn.auth.principal import Principal, Scope
+from cairn.auth.principal import Principal, Scope, anonymous
 from cairn.crypto import keyed_hash, same_digest
 from cairn.db.ids import new_id
 from cairn.db.tenant import ContextMode, enter_tenant
@@ -208,6 +208,7 @@ def enter_with_key(
     token: str,
     touch_after: timedelta,
     collection: str | None = None,
+    source: str = "",
 ) -> Entry:
     """Open the request: scope the transaction to the project, authenticate the key inside
     it (a key of another project is simply not found), set the caller's claims.
@@ -220,11 +221,16 @@ def enter_with_key(
     prefix = token[: len(TOKEN_PREFIX) + _LOOKUP_CHARS]
     if mode == "set_config":
         row = conn.execute(
-            text("SELECT * FROM cairn.enter_request(:project, :prefix, :collection)"),
-            {"project": project_id, "prefix": prefix, "collection": collection or ""},
+            text("SELECT * FROM cairn.enter_request(:project, :prefix, :collection, :source)"),
+            {
+                "project": project_id,
+                "prefix": prefix,
+                "collection": collection or "",
+                "source": source,
+            },
         ).first()
     else:
-        enter_tenant(conn, mode, project_id, {})
+        enter_tenant(conn, mode, project_id, {"source": source})
         version = (
             select(collections.c.version)
             .where(collections.c.project_id == project_id, collections.c.name == (collection or ""))
@@ -250,10 +256,34 @@ def enter_with_key(
         raise Unauthorized("the API key has expired")
     principal = Principal(kind="api_key", project_id=project_id, scope=row.scope, key_id=row.key_id)
     if mode != "set_config":
-        enter_tenant(conn, mode, project_id, principal.claims())
+        enter_tenant(conn, mode, project_id, {**principal.claims(), "source": source})
     if row.last_used_at is None or now - row.last_used_at >= touch_after:
         _touch(conn, project_id, row.key_id, now, touch_after)
     return Entry(principal, row.collection_version)
+
+
+def enter_anonymous(
+    conn: Connection,
+    mode: ContextMode,
+    project_id: UUID,
+    collection: str | None = None,
+    source: str = "",
+) -> Entry:
+    """Open the request of a caller without a credential: collection rules decide."""
+    principal = anonymous(project_id)
+    if mode == "set_config":
+        version = conn.execute(
+            text("SELECT collection_version FROM cairn.enter_request(:p, '', :c, :s)"),
+            {"p": project_id, "c": collection or "", "s": source},
+        ).scalar()
+    else:
+        enter_tenant(conn, mode, project_id, {**principal.claims(), "source": source})
+        version = conn.execute(
+            select(collections.c.version).where(
+                collections.c.project_id == project_id, collections.c.name == (collection or "")
+            )
+        ).scalar()
+    return Entry(principal, version)
 
 
 def _touch(
@@ -276,6 +306,7 @@ __all__ = [
     "Entry",
     "IssuedKey",
     "create_key",
+    "enter_anonymous",
     "enter_with_key",
     "get_key",
     "list_keys",

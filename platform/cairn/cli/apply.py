@@ -60,6 +60,7 @@ def apply(file: Path, slug: str, dry_run: bool, allow_destructive: bool) -> Resu
                     rt.webhook_box,
                     project,
                     desired,
+                    provider_box=rt.provider_box,
                     actor="operator",
                     app_role=rt.settings.db_app_role,
                     allow_private=rt.settings.webhook_allow_private,

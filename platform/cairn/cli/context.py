@@ -81,8 +81,8 @@ def open_runtime(*, redis: bool = False, upgrade: bool = True) -> Iterator[Runti
 @contextmanager
 def in_project(slug: str) -> Iterator[tuple[Runtime, Project, Connection]]:
     """A Runtime, the project `slug` names and one tenant transaction in it, for a command
-    acting on that project."""
+    acting on that project. What the command does is audited as coming from the CLI."""
     with open_runtime() as rt:
         project = rt.projects.resolve(slug)
-        with rt.db.tenant(project.id) as conn:
+        with rt.db.tenant(project.id, {"source": "cli"}) as conn:
             yield rt, project, conn

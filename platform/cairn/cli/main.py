@@ -6,15 +6,19 @@ from __future__ import annotations
 import click
 
 from cairn import __version__
+from cairn.cli.admins import admins_group
 from cairn.cli.apply import apply, export
+from cairn.cli.audit import audit_group
 from cairn.cli.db import db_group
 from cairn.cli.housekeeping import housekeeping
 from cairn.cli.jobs import jobs_group, scheduler, worker
 from cairn.cli.keys import keys_group
 from cairn.cli.mail import mail_group
 from cairn.cli.projects import projects_group
+from cairn.cli.providers import providers_group
 from cairn.cli.schedules import schedules_group
 from cairn.cli.serve import serve, web
+from cairn.cli.users import users_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,6 +40,10 @@ cli.add_command(scheduler)
 cli.add_command(schedules_group)
 cli.add_command(jobs_group)
 cli.add_command(mail_group)
+cli.add_command(audit_group)
+cli.add_command(admins_group)
+cli.add_command(providers_group)
+cli.add_command(users_group)
 
 
 def main() -> None:

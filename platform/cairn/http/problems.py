@@ -30,7 +30,8 @@ def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> Re
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_MIME)
 
 
-def _from_cairn_error(exc: CairnError) -> Response:
+def error_response(exc: CairnError) -> Response:
+    """The problem response for `exc`, for a view that must answer an error yet commit."""
     extra = dict(exc.extra)
     if isinstance(exc, Invalid):
         extra["errors"] = exc.errors
@@ -64,11 +65,11 @@ def _from_unexpected(exc: Exception) -> Response:
 def _from_dependency_error(exc: Exception) -> Response:
     log.warning("dependency unavailable", extra={"error": type(exc).__name__})
     # Detail stays generic over HTTP: the driver's text names hosts and sockets.
-    return _from_cairn_error(ServiceUnavailable("a backing service is unavailable; retry later"))
+    return error_response(ServiceUnavailable("a backing service is unavailable; retry later"))
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(CairnError, _from_cairn_error)
+    app.register_error_handler(CairnError, error_response)
     for dependency_error in DEPENDENCY_ERRORS:
         app.register_error_handler(dependency_error, _from_dependency_error)
     app.register_error_handler(HTTPException, _from_http_exception)

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-TEMPLATES = ("verify_email", "password_reset")
+TEMPLATES = ("verify_email", "password_reset", "email_change")
 
 _env = Environment(
     loader=PackageLoader("cairn.mail", "templates"),

@@ -74,6 +74,7 @@ RECORD_VERBS = ("list", "create", "get", "update", "delete")
 # Tags of the fixed operations; collections tag theirs with their (lower-case) name.
 TAG_BATCH, TAG_SCHEMA, TAG_KEYS, TAG_OPENAPI = "Batch", "Collections", "API keys", "OpenAPI"
 TAG_WEBHOOKS, TAG_SCHEDULES, TAG_JOBS = "Webhooks", "Schedules", "Jobs"
+TAG_AUDIT = "Audit log"
 
 
 def pascal(name: str) -> str:
@@ -752,11 +753,47 @@ def _job_schemas() -> dict[str, dict[str, Any]]:
     }
 
 
+def _audit_schemas() -> dict[str, dict[str, Any]]:
+    entry = {
+        "id": {**_UUID_SCHEMA, "description": "time-ordered (UUIDv7)"},
+        "occurred_at": _TIME,
+        "actor": {
+            "type": "string",
+            "description": "who: `key:<id>` (an API key), `user:<id>` (an end user), "
+            "`operator` (the CLI) …",
+        },
+        "action": {"type": "string", "description": "what, such as `api_key.created`"},
+        "target": {**_TEXT_OR_NULL, "description": "what it was done to, such as a key id"},
+        "detail": {"type": "object", "description": "more about the action; its keys vary"},
+        "source": {
+            **_TEXT_OR_NULL,
+            "description": "from where: the client's address, `cli`, or null (e.g. a job)",
+        },
+    }
+    return {
+        "AuditEntry": _object(entry, entry),
+        "AuditEntryList": _list_of(
+            "AuditEntry",
+            "entries, newest first",
+            {
+                "type": ["string", "null"],
+                "description": "pass as `cursor` for the next page; null at the end",
+            },
+        ),
+    }
+
+
 def fixed_json_schemas() -> dict[str, dict[str, Any]]:
     """The fixed components written as JSON Schema (not converted from marshmallow); fresh
     copies, so that no document shares a dict with another (or with this module)."""
     return copy.deepcopy(
-        {**_definition_schemas(), **_webhook_schemas(), **_schedule_schemas(), **_job_schemas()}
+        {
+            **_definition_schemas(),
+            **_webhook_schemas(),
+            **_schedule_schemas(),
+            **_job_schemas(),
+            **_audit_schemas(),
+        }
     )
 
 
@@ -910,6 +947,47 @@ PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
             "status",
             {"type": "string", "enum": list(JOB_STATUS_FILTERS)},
             "Only jobs in this state; any other value is a 422.",
+        ),
+    ),
+    "AuditAction": (
+        "query",
+        _query(
+            "action",
+            {"type": "string", "minLength": 1, "maxLength": 100},
+            "Only this action (`api_key.created`), or, ending in `.`, every action it starts "
+            "(`api_key.`).",
+        ),
+    ),
+    "AuditActor": (
+        "query",
+        _query(
+            "actor",
+            {"type": "string", "minLength": 1, "maxLength": 200},
+            "Only entries of this actor, such as `key:<id>` or `operator`.",
+        ),
+    ),
+    "AuditTarget": (
+        "query",
+        _query(
+            "target",
+            {"type": "string", "minLength": 1, "maxLength": 200},
+            "Only entries about this target, such as a key id.",
+        ),
+    ),
+    "AuditSince": (
+        "query",
+        _query(
+            "since",
+            {"type": "string", "format": "date-time"},
+            "Only entries at or after this RFC 3339 time (with its offset).",
+        ),
+    ),
+    "AuditUntil": (
+        "query",
+        _query(
+            "until",
+            {"type": "string", "format": "date-time"},
+            "Only entries before this RFC 3339 time (with its offset); later than `since`.",
         ),
     ),
 }
@@ -1155,8 +1233,8 @@ class _Builder:
     def _description(self) -> str:
         return (
             f"The HTTP API of the Cairn project `{self.project.slug}`: its collections' records "
-            "and, with an admin key, its schema, API keys, webhooks, schedules and "
-            "background jobs. Errors are RFC 9457 "
+            "and, with an admin key, its schema, API keys, webhooks, schedules, "
+            "background jobs and audit log. Errors are RFC 9457 "
             "`application/problem+json`. Generated from the live collection definitions; "
             "`info.version` changes whenever a collection does."
         )
@@ -1178,6 +1256,10 @@ class _Builder:
                 "description": "cron-timed purges, exports and webhook calls (admin keys)",
             },
             {"name": TAG_JOBS, "description": "the project's background jobs (admin keys)"},
+            {
+                "name": TAG_AUDIT,
+                "description": "who did what to the project, when, from where (admin keys)",
+            },
             {"name": TAG_OPENAPI, "description": "this document"},
         ]
 
@@ -1220,6 +1302,7 @@ class _Builder:
         self._webhook_paths()
         self._schedule_paths()
         self._job_paths()
+        self._audit_paths()
         self._openapi_path()
         document: dict[str, Any] = self.spec.to_dict()
         document["info"]["x-cairn-collections"] = {c.name: c.version for c in self.collections}
@@ -1802,6 +1885,41 @@ class _Builder:
                         (*read, 422),
                     ),
                     description="Failed jobs only; any other is a 422.",
+                )
+            },
+        )
+
+    def _audit_paths(self) -> None:
+        self.spec.path(
+            "/audit",
+            operations={
+                "get": _operation(
+                    "auditList",
+                    TAG_AUDIT,
+                    "List the project's audit log",
+                    _responses(
+                        {
+                            "200": _ok(
+                                "A page of entries, newest first.",
+                                ref("AuditEntryList"),
+                                {"Link": "Link"},
+                            )
+                        },
+                        (400, 401, 403, 404, 429, 503),
+                    ),
+                    parameters=_params(
+                        "AuditAction",
+                        "AuditActor",
+                        "AuditTarget",
+                        "AuditSince",
+                        "AuditUntil",
+                        "Limit",
+                        "Cursor",
+                    ),
+                    description="Administrative actions on keys, schema, webhooks, schedules, "
+                    "users and sign-ins: who (`actor`), what (`action`, `target`, `detail`), "
+                    "when (`occurred_at`) and from where (`source`). Filters combine with "
+                    "AND; a malformed one is a 400.",
                 )
             },
         )

@@ -46,7 +46,7 @@ def precondition() -> service.Precondition | None:
 
 
 @bp.get("")
-@project_route("read", collection_arg="name")
+@project_route("read", collection_arg="name", end_users=True)
 def list_records(name: str) -> Response:
     ctx = tenant()
     coll = _collection(name)
@@ -84,7 +84,7 @@ def list_records(name: str) -> Response:
 
 
 @bp.post("")
-@project_route("write", collection_arg="name")
+@project_route("write", collection_arg="name", end_users=True)
 @idempotent
 def create_record(name: str) -> Response:
     ctx = tenant()
@@ -98,7 +98,7 @@ def create_record(name: str) -> Response:
 
 
 @bp.get("/<record_id>")
-@project_route("read", collection_arg="name")
+@project_route("read", collection_arg="name", end_users=True)
 def get_record(name: str, record_id: str) -> Response:
     ctx = tenant()
     coll = _collection(name)
@@ -108,7 +108,7 @@ def get_record(name: str, record_id: str) -> Response:
 
 
 @bp.patch("/<record_id>")
-@project_route("write", collection_arg="name")
+@project_route("write", collection_arg="name", end_users=True)
 @idempotent
 def update_record(name: str, record_id: str) -> Response:
     ctx = tenant()
@@ -120,7 +120,7 @@ def update_record(name: str, record_id: str) -> Response:
 
 
 @bp.delete("/<record_id>")
-@project_route("write", collection_arg="name")
+@project_route("write", collection_arg="name", end_users=True)
 @idempotent
 def delete_record(name: str, record_id: str) -> Response:
     ctx = tenant()
@@ -140,7 +140,7 @@ batch_bp = Blueprint("batch", __name__, url_prefix="/api/v1/projects/<project>/b
 
 
 @batch_bp.post("")
-@project_route("write")
+@project_route("write", end_users=True)
 @idempotent
 def run_batch() -> Response:
     ctx = tenant()

@@ -19,7 +19,7 @@ from cairn.errors import BadRequest
 from cairn.records.collection import Collection, load
 from cairn.records.fields import FieldRef
 from cairn.records.filter import compile_expression
-from cairn.records.rules import macros, rule_clause
+from cairn.records.rules import request_macros, rule_clause
 
 DEFAULT_SORT = (("created_at", True), ("id", True))
 MAX_EXPAND_DEPTH = 3
@@ -167,8 +167,12 @@ def list_records(
     expansions = _parse_expand(collection, request.expand)
     conditions: list[ColumnElement[bool]] = []
     if request.filter:
-        conditions.append(compile_expression(request.filter, collection.fields, macros(principal)))
-    rule = rule_clause(collection.definition, collection.fields, principal, "list")
+        conditions.append(
+            compile_expression(
+                request.filter, collection.fields, request_macros(collection, principal)
+            )
+        )
+    rule = rule_clause(collection, principal, "list")
     if rule is not None:
         conditions.append(rule)
     table = collection.table
@@ -254,7 +258,7 @@ def _expand(
         related: dict[Any, dict[str, Any]] = {}
         if ids:
             query = select(*target.table.c).where(target.table.c.id.in_(ids))
-            rule = rule_clause(target.definition, target.fields, principal, "view")
+            rule = rule_clause(target, principal, "view")
             if rule is not None:
                 query = query.where(rule)
             related = {row.id: dict(row._mapping) for row in conn.execute(query)}

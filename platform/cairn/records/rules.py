@@ -3,11 +3,12 @@
 null → only service/admin keys; "" → anyone; an expression → must hold for the record
 (list/view/update/delete) or for the record about to be created. `read` and `write` keys act
 as an anonymous caller (`@request.auth.id` is ""); `service` and `admin` keys bypass rules.
-End-user sessions join later through the same macros.
+An end user's session brings `@request.auth.id/email/verified/<profile field>`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,12 +16,12 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.schema import MetaData
 
 from cairn.auth.principal import Principal
-from cairn.errors import Forbidden
-from cairn.records.collection import field_refs
-from cairn.records.fields import FieldRef
+from cairn.errors import Forbidden, Unauthorized
+from cairn.records.collection import Collection, field_refs
 from cairn.records.filter import FilterError, compile_expression, validate_expression
 from cairn.schema.definitions import RULE_ACTIONS, CollectionDef
 from cairn.schema.tables import build_table
+from cairn.users.settings import profile_fields
 
 AUTH_MACROS = ("id", "email", "verified")
 _VERBS = {
@@ -32,21 +33,28 @@ _VERBS = {
 }
 
 
-def macro_names(definition: CollectionDef) -> set[str]:
+def macro_names(definition: CollectionDef, profile_fields: Iterable[str] = ()) -> set[str]:
     return {
         "@now",
-        *(f"@request.auth.{name}" for name in AUTH_MACROS),
+        *(f"@request.auth.{name}" for name in (*AUTH_MACROS, *profile_fields)),
         *(f"@request.body.{f.name}" for f in definition.fields),
     }
 
 
-def macros(principal: Principal, body: dict[str, Any] | None = None) -> dict[str, object]:
-    values: dict[str, object] = {
+def macros(
+    principal: Principal, body: dict[str, Any] | None = None, profile_names: Iterable[str] = ()
+) -> dict[str, object]:
+    """The request's macro values. An anonymous caller or a key is nobody: id and email are
+    "", verified is false and every profile field is null."""
+    values: dict[str, object] = {f"@request.auth.{name}": None for name in profile_names}
+    values |= {
         "@now": datetime.now(UTC),
         "@request.auth.id": str(principal.user_id) if principal.user_id else "",
-        "@request.auth.email": "",
-        "@request.auth.verified": False,
+        "@request.auth.email": principal.email,
+        "@request.auth.verified": principal.verified,
     }
+    for name, value in principal.profile.items():
+        values[f"@request.auth.{name}"] = value
     for name, value in (body or {}).items():
         values[f"@request.body.{name}"] = value
     return values
@@ -62,6 +70,11 @@ def rule_for(definition: CollectionDef, principal: Principal, action: str) -> st
     if bypasses_rules(principal):
         return None
     rule = definition.rules.get(action)
+    if rule is None and principal.kind == "anonymous":
+        raise Unauthorized(
+            f"only service and admin keys may {_VERBS[action]} records of '{definition.name}'; "
+            "send a credential"
+        )
     if rule is None:
         raise Forbidden(
             f"only service and admin keys may {_VERBS[action]} records of '{definition.name}'"
@@ -69,23 +82,34 @@ def rule_for(definition: CollectionDef, principal: Principal, action: str) -> st
     return rule or None
 
 
+def request_macros(
+    collection: Collection, principal: Principal, body: dict[str, Any] | None = None
+) -> dict[str, object]:
+    """`macros` knowing the project's profile fields (null for a caller who has none)."""
+    return macros(principal, body, profile_fields(collection.project.user_fields).names)
+
+
 def rule_clause(
-    definition: CollectionDef,
-    fields: dict[str, FieldRef],
+    collection: Collection,
     principal: Principal,
     action: str,
     body: dict[str, Any] | None = None,
 ) -> ColumnElement[bool] | None:
-    """`rule_for` compiled against `fields` (usually the collection's columns)."""
-    rule = rule_for(definition, principal, action)
-    return None if rule is None else compile_expression(rule, fields, macros(principal, body))
+    """`rule_for` compiled against the collection's columns."""
+    rule = rule_for(collection.definition, principal, action)
+    if rule is None:
+        return None
+    return compile_expression(rule, collection.fields, request_macros(collection, principal, body))
 
 
-def rule_errors(definition: CollectionDef) -> dict[str, list[str]]:
-    """Rules that do not parse or do not fit the collection, keyed `rules.<action>`."""
+def rule_errors(
+    definition: CollectionDef, profile_fields: Iterable[str] = ()
+) -> dict[str, list[str]]:
+    """Rules that do not parse or do not fit the collection, keyed `rules.<action>`.
+    `profile_fields`: the project's user profile fields, usable as `@request.auth.<name>`."""
     refs = field_refs(definition, build_table(definition, "rules_check", MetaData()))
     errors: dict[str, list[str]] = {}
-    names = macro_names(definition)
+    names = macro_names(definition, profile_fields)
     for action in RULE_ACTIONS:
         rule = definition.rules.get(action)
         if rule:

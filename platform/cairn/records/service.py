@@ -26,7 +26,7 @@ from cairn.jobs.outbox import with_event
 from cairn.records.collection import Collection, load, load_known
 from cairn.records.fields import FieldRef
 from cairn.records.filter import compile_expression
-from cairn.records.rules import macros, rule_clause, rule_for
+from cairn.records.rules import request_macros, rule_clause, rule_for
 from cairn.schema.definitions import SYSTEM_FIELDS
 from cairn.schema.models import collections
 
@@ -91,7 +91,9 @@ def create_record(
     else:
         # The rule is judged on the record as it would be stored, in the INSERT itself.
         would_be = _bound_fields(collection, values)
-        condition = compile_expression(rule, would_be, macros(principal, values))
+        condition = compile_expression(
+            rule, would_be, request_macros(collection, principal, values)
+        )
         columns = list(values)
         source = select(*(would_be[name].column for name in columns)).where(condition)
         statement = insert(table).from_select(columns, source)
@@ -107,7 +109,7 @@ def get_record(
 ) -> Row[Any]:
     table = collection.table
     query = select(*table.c).where(table.c.id == record_id)
-    condition = rule_clause(collection.definition, collection.fields, principal, "view")
+    condition = rule_clause(collection, principal, "view")
     if condition is not None:
         query = query.where(condition)
     row = conn.execute(query).first()
@@ -132,7 +134,7 @@ def update_record(
         .where(table.c.id == record_id)
         .values(**changes, version=table.c.version + 1, updated_at=func.now())
     )
-    condition = rule_clause(collection.definition, collection.fields, principal, "update", changes)
+    condition = rule_clause(collection, principal, "update", changes)
     if condition is not None:
         statement = statement.where(condition)
     statement = _where_precondition(statement, collection, precondition)
@@ -153,7 +155,7 @@ def delete_record(
 ) -> None:
     table = collection.table
     statement = delete(table).where(table.c.id == record_id)
-    condition = rule_clause(collection.definition, collection.fields, principal, "delete")
+    condition = rule_clause(collection, principal, "delete")
     if condition is not None:
         statement = statement.where(condition)
     statement = _where_precondition(statement, collection, precondition)

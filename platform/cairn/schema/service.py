@@ -7,6 +7,7 @@ owner-role transaction scoped to the project.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from cairn.schema import engine
 from cairn.schema.definitions import CollectionDef, load_collection
 from cairn.schema.models import VERSIONS, collections
 from cairn.tenancy.service import Project
+from cairn.users.settings import profile_fields
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,16 @@ def apply_collections(
     app_role: str,
     allow_destructive: bool = False,
     dry_run: bool = False,
+    profile_names: Iterable[str] | None = None,
 ) -> engine.Plan:
-    """Make the project's collections exactly `desired`: plan, check, apply, register."""
+    """Make the project's collections exactly `desired`: plan, check, apply, register.
+    `profile_names`: the user profile fields rules may use (default: the project's)."""
     current = {name: r.definition for name, r in registered(conn, project).items()}
     wanted = {c.name: c for c in desired}
-    errors = {k: v for c in desired for k, v in rules.rule_errors(c).items()}
+    names = tuple(
+        profile_fields(project.user_fields).names if profile_names is None else profile_names
+    )
+    errors = {k: v for c in desired for k, v in rules.rule_errors(c, names).items()}
     if errors:
         raise Invalid("a collection rule is not a valid expression", errors=errors)
     plan = engine.plan(conn, project.schema_name, current, wanted)

@@ -24,6 +24,8 @@ from cairn.schema import service as collections
 from cairn.tenancy import service as tenancy
 from cairn.tenancy.project_file import ProjectFile
 from cairn.tenancy.service import Project
+from cairn.users import providers
+from cairn.users.service import auth_settings, user_fields
 from cairn.webhooks import service as webhooks
 
 
@@ -41,6 +43,7 @@ def apply_project(
     project: Project,
     document: ProjectFile,
     *,
+    provider_box: webhooks.SecretBox,
     actor: str,
     app_role: str,
     allow_private: bool,
@@ -48,12 +51,24 @@ def apply_project(
     dry_run: bool = False,
 ) -> Applied:
     collection_plan = None
+    # Rules may name profile fields as @request.auth.<field>: check them against the file's.
+    profile_names = (
+        document.users.names if document.users is not None else user_fields(project).names
+    )
     if document.collections is not None:
         collection_plan = collections.apply_collections(
-            conn, project, document.collections, actor=actor, app_role=app_role, dry_run=True
+            conn,
+            project,
+            document.collections,
+            actor=actor,
+            app_role=app_role,
+            dry_run=True,
+            profile_names=profile_names,
         )
     generated: dict[str, str] = {}
-    steps: list[engine.Step] = []
+    steps: list[engine.Step] = _settings_steps(project, document)
+    if document.providers is not None:
+        steps += _provider_steps(conn, provider_box, project, document.providers, actor)
     if document.webhooks is not None:
         steps += _webhook_steps(
             conn, box, project, document.webhooks, actor, allow_private, generated
@@ -91,6 +106,7 @@ def apply_project(
             actor=actor,
             app_role=app_role,
             allow_destructive=True,
+            profile_names=profile_names,
         )
     context = engine.Context(
         conn,
@@ -115,7 +131,69 @@ def export_project(conn: Connection, project: Project) -> dict[str, Any]:
     }
     if project.limits:
         document["limits"] = project.limits
+    profile = user_fields(project).to_dict()
+    if profile:
+        document["users"] = profile
+    auth = auth_settings(project).to_dict()
+    configured = [p.definition.to_dict() for p in providers.list_providers(conn, project.id)]
+    if configured:
+        auth["providers"] = configured
+    if auth:
+        document["auth"] = auth
     return document
+
+
+def _provider_steps(
+    conn: Connection,
+    box: webhooks.SecretBox,
+    project: Project,
+    desired: list[providers.ProviderDef],
+    actor: str,
+) -> list[engine.Step]:
+    current = {p.name: p for p in providers.list_providers(conn, project.id)}
+    sealed = providers.sealed_secrets(conn, project.id)
+    return _named_steps(
+        "auth_provider",
+        {n: p.id for n, p in current.items()},
+        desired,
+        changed=lambda p: providers.differs(box, current[p.name], sealed[current[p.name].id], p),
+        save=lambda c, wanted, provider_id: providers.save_provider(
+            c, box, project.id, wanted, actor=actor, provider_id=provider_id
+        ),
+        delete=lambda c, i: providers.delete_provider(c, project.id, i, actor=actor),
+        describe=lambda p: p.name,
+        loses="linked sign-ins",
+    )
+
+
+def _settings_steps(project: Project, document: ProjectFile) -> list[engine.Step]:
+    """Profile fields and auth settings: one step each when the file changes them."""
+    steps = []
+    if document.users is not None:
+        wanted_fields = document.users.to_dict()
+        if wanted_fields != user_fields(project).to_dict():
+            steps.append(
+                engine.Step(
+                    "set_user_fields",
+                    "",
+                    f"set user profile fields: {', '.join(document.users.names) or '(none)'}",
+                    "users",
+                    run=lambda ctx: tenancy.set_user_fields(ctx.conn, project, wanted_fields),
+                )
+            )
+    if document.auth is not None:
+        wanted_auth = document.auth.to_dict()
+        if wanted_auth != auth_settings(project).to_dict():
+            steps.append(
+                engine.Step(
+                    "set_auth",
+                    "",
+                    f"set auth settings {wanted_auth or '(defaults)'}",
+                    "auth",
+                    run=lambda ctx: tenancy.set_auth(ctx.conn, project, wanted_auth),
+                )
+            )
+    return steps
 
 
 def _named_steps(
@@ -124,7 +202,7 @@ def _named_steps(
     desired: Sequence[Any],
     *,
     changed: Callable[[Any], bool],
-    save: Callable[[Connection, Any, UUID | None], None],
+    save: Callable[[Connection, Any, UUID | None], object],
     delete: Callable[[Connection, UUID], None],
     describe: Callable[[Any], str],
     loses: str,
@@ -161,7 +239,7 @@ def _named_steps(
 
 
 def _saving(
-    save: Callable[[Connection, Any, UUID | None], None],
+    save: Callable[[Connection, Any, UUID | None], object],
     wanted: Any,
     item_id: UUID | None,
     ctx: engine.Context,

@@ -16,4 +16,7 @@ projects = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # Rate limits declared in the project file (`limits:`), e.g. {"data": "600/minute"}.
     Column("limits", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # End-user auth settings (`auth:` minus providers) and profile fields (`users:`).
+    Column("auth", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("user_fields", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
 )

@@ -19,10 +19,11 @@ from cairn.errors import Invalid
 from cairn.schedules.service import ScheduleDef, load_schedule
 from cairn.schema.definitions import CollectionDef, load_project_collections
 from cairn.tenancy.service import load_limits
+from cairn.users.providers import ProviderDef, load_provider
+from cairn.users.settings import AuthSettings, ProfileFields, load_auth, load_user_fields
 from cairn.webhooks.service import WebhookDef, load_webhook
 
-SUPPORTED_SECTIONS = ("collections", "webhooks", "schedules", "limits")
-LATER_SECTIONS = ("users", "auth")
+SUPPORTED_SECTIONS = ("collections", "users", "auth", "webhooks", "schedules", "limits")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class ProjectFile:
     webhooks: list[WebhookDef] | None = None
     schedules: list[ScheduleDef] | None = None
     limits: dict[str, str] | None = None
+    users: ProfileFields | None = None
+    auth: AuthSettings | None = None
+    # `auth.providers`; None when the file does not list them (they are left as they are).
+    providers: list[ProviderDef] | None = None
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -52,9 +57,7 @@ def parse(text: str, environ: Mapping[str, str] | None = None) -> ProjectFile:
         raise Invalid("the project file must be a mapping with a `collections:` list")
     errors: dict[str, list[str]] = {}
     for key in document:
-        if key in LATER_SECTIONS:
-            errors[str(key)] = ["this section is not supported by this version of Cairn yet"]
-        elif key not in SUPPORTED_SECTIONS:
+        if key not in SUPPORTED_SECTIONS:
             errors[str(key)] = [f"unknown section; expected {', '.join(SUPPORTED_SECTIONS)}"]
     if errors:
         raise Invalid("the project file has sections this version cannot apply", errors=errors)
@@ -69,6 +72,11 @@ def parse(text: str, environ: Mapping[str, str] | None = None) -> ProjectFile:
         if "schedules" in resolved
         else None,
         limits=load_limits(resolved["limits"]) if "limits" in resolved else None,
+        users=load_user_fields(resolved["users"]) if "users" in resolved else None,
+        auth=load_auth(resolved["auth"]) if "auth" in resolved else None,
+        providers=_load_named(resolved["auth"]["providers"], "auth.providers", load_provider)
+        if isinstance(resolved.get("auth"), dict) and "providers" in resolved["auth"]
+        else None,
     )
 
 

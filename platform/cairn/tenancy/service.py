@@ -33,6 +33,9 @@ class Project:
     schema_name: str
     created_at: datetime
     limits: dict[str, str] = field(default_factory=dict)
+    # Stored as the project file declares them; read through cairn.users.settings.
+    auth: dict[str, Any] = field(default_factory=dict)
+    user_fields: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: RowMapping) -> Project:
@@ -119,6 +122,18 @@ def load_limits(raw: Any) -> dict[str, str]:
 def set_limits(conn: Connection, project: Project, limits: dict[str, str]) -> None:
     """Owner path (the project directory is read-only for the app role)."""
     conn.execute(update(projects).where(projects.c.id == project.id).values(limits=limits))
+
+
+def set_auth(conn: Connection, project: Project, auth: dict[str, Any]) -> None:
+    """The project file's `auth:` settings (owner path), as AuthSettings.to_dict() gives them."""
+    conn.execute(update(projects).where(projects.c.id == project.id).values(auth=auth))
+
+
+def set_user_fields(conn: Connection, project: Project, user_fields: dict[str, Any]) -> None:
+    """The project file's `users:` section (owner path), as ProfileFields.to_dict() gives it."""
+    conn.execute(
+        update(projects).where(projects.c.id == project.id).values(user_fields=user_fields)
+    )
 
 
 def delete_project(conn: Connection, slug: str) -> Project:

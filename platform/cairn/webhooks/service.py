@@ -34,10 +34,10 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - a marker, not a secret
 
 
 class SecretBox:
-    """Encrypts signing secrets at rest with a key derived from CAIRN_SECRET_KEY."""
+    """Encrypts secrets at rest with a key derived from CAIRN_SECRET_KEY, one per purpose."""
 
-    def __init__(self, secret_key: str) -> None:
-        self._fernet = Fernet(base64.urlsafe_b64encode(derive_key(secret_key, "webhook-secrets")))
+    def __init__(self, secret_key: str, purpose: str = "webhook-secrets") -> None:
+        self._fernet = Fernet(base64.urlsafe_b64encode(derive_key(secret_key, purpose)))
 
     def seal(self, secret: str) -> bytes:
         return self._fernet.encrypt(secret.encode())

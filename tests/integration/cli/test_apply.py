@@ -79,7 +79,7 @@ def test_dropping_needs_the_flag_and_prints_the_plan(
     [
         ("collections: [", "error: the project file is not valid YAML at line"),
         ("- just a list", "error: the project file must be a mapping"),
-        ("auth: {signup: true}", "error: the project file has sections this version cannot apply"),
+        ("auth: {signup: maybe}", "auth.signup: must be true or false"),
         ("colections: []", "colections: unknown section"),
         (
             "collections: [{name: x, fields: {a: {type: text, pattern: '${NOPE_NOT_SET}'}}}]",
@@ -235,3 +235,72 @@ def test_limits_in_the_project_file(cairn: CairnCli, slug: str, tmp_path: Path) 
     assert "limits.data" in one_line_error(
         cairn("apply", write(tmp_path, "limits: {data: x}", "b.yaml"), "-p", slug)
     )
+
+
+AUTH_FILE = """
+users:
+  fields: {display_name: {type: text, max_length: 80}, team: {type: text}}
+auth:
+  signup: false
+  require_verified_email: true
+  sessions: {lifetime: 14d, idle: 1d}
+  redirect_allow: ["https://app.example.com/*"]
+  links: {password_reset: "https://app.example.com/reset?token={token}"}
+  providers:
+    - {name: github, preset: github, client_id: abc123, client_secret: "${GITHUB_SECRET}"}
+    - {name: corp, discovery_url: "https://id.example.com/.well-known/openid-configuration",
+       client_id: cairn, client_secret: "${CORP_SECRET}"}
+collections:
+  - name: notes
+    fields: {body: {type: text}}
+    rules: {list: "@request.auth.team = 'core'"}
+"""
+
+
+def test_users_and_auth_in_the_project_file(cairn: CairnCli, slug: str, tmp_path: Path) -> None:
+    path = write(tmp_path, AUTH_FILE)
+    secrets = {"GITHUB_SECRET": "gh-secret-1", "CORP_SECRET": "corp-secret-1"}
+    first = cairn("apply", path, "-p", slug, "--json", **secrets)
+    assert first.exit_code == 0, first.stderr
+    actions = [s["action"] for s in json.loads(first.stdout)["steps"]]
+    assert {"set_user_fields", "set_auth", "create_auth_provider"} <= set(actions)
+    assert cairn("apply", path, "-p", slug, **secrets).stdout.strip() == "nothing to change"
+
+    exported = cairn("export", "-p", slug).stdout
+    assert "secret-1" not in exported and "client_secret" not in exported
+    for expected in ("signup: false", "lifetime: 2w", "display_name", "name: corp"):
+        assert expected in exported
+    again = cairn("apply", write(tmp_path, exported, "exported.yaml"), "-p", slug)
+    assert again.stdout.strip() == "nothing to change", again.stdout
+
+    rotated = cairn("apply", path, "-p", slug, **{**secrets, "CORP_SECRET": "corp-secret-2"})
+    assert "update auth_provider corp" in rotated.stdout
+    without_github = AUTH_FILE.replace(
+        "    - {name: github, preset: github, client_id: abc123, "
+        'client_secret: "${GITHUB_SECRET}"}\n',
+        "",
+    )
+    refused = cairn("apply", write(tmp_path, without_github, "less.yaml"), "-p", slug, **secrets)
+    assert refused.exit_code == 1 and "delete auth_provider github" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("users: {fields: {email: {type: text}}}", "users.fields.email: is a field every user has"),
+        ("users: {fields: {t: {type: relation, collection: x}}}", "cannot be a relation"),
+        ("auth: {sessions: {lifetime: 1d, idle: 2d}}", "must not be longer than the lifetime"),
+        ("auth: {links: {password_reset: 'https://x/y'}}", "must be a URL containing {token}"),
+        ("auth: {providers: [{name: x, client_id: y}]}", "auth.providers.x"),
+        (
+            "collections: [{name: n, fields: {b: {type: text}}, "
+            "rules: {list: '@request.auth.nope = 1'}}]",
+            "@request.auth.nope",
+        ),
+    ],
+)
+def test_bad_users_and_auth_sections(
+    cairn: CairnCli, slug: str, tmp_path: Path, text: str, message: str
+) -> None:
+    result = cairn("apply", write(tmp_path, text), "-p", slug)
+    assert message in one_line_error(result) or message in result.stderr

@@ -26,6 +26,8 @@ from cairn.records import service as records
 from cairn.runtime import Runtime
 from cairn.schedules import service as schedule_service
 from cairn.tenancy.service import Project
+from cairn.users import service as users
+from cairn.users import tokens
 from cairn.webhooks import delivery
 from cairn.webhooks import service as webhook_service
 from tests.factories import apply_yaml, make_key, make_project
@@ -89,6 +91,37 @@ def two_projects(runtime: Runtime) -> tuple[Project, Project]:
                     "started_at, duration_ms) VALUES (:p, :d, 1, now(), 1)"
                 ),
                 {"p": project.id, "d": claimed},
+            )
+            # An end user with a session, a mailed token, a linked identity, a provider and
+            # a pending OAuth login.
+            kit = runtime.user_auth
+            user = users.create_user(
+                conn, kit, project, email="u@example.test", password="a fine passphrase",
+                profile={}, actor="operator",
+            )  # fmt: skip
+            users.start_session(conn, kit, project, user, method="password", ip=None,
+                                user_agent=None)  # fmt: skip
+            tokens.issue(conn, kit.token_pepper, project.id, user.id, "password_reset")
+            conn.execute(
+                text(
+                    "INSERT INTO cairn.auth_providers (project_id, id, name, definition, "
+                    "client_secret) VALUES (:p, gen_random_uuid(), 'corp', '{}', '\\x00')"
+                ),
+                {"p": project.id},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cairn.oauth_identities (project_id, provider, subject, user_id) "
+                    "VALUES (:p, 'corp', 'sub', :u)"
+                ),
+                {"p": project.id, "u": user.id},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cairn.oauth_states (project_id, state_hash, provider, sealed, "
+                    "expires_at) VALUES (:p, '\\x01', 'corp', '\\x00', now())"
+                ),
+                {"p": project.id},
             )
     return a, b
 

@@ -103,6 +103,7 @@ OTHER_OPERATIONS = [
     ("GET", "/collections/{name}"),
     ("POST", "/batch"),
     ("GET", "/openapi.json"),
+    ("GET", "/audit"),
 ]
 AUTOMATION_OPERATIONS = [
     ("GET", "/webhooks"),

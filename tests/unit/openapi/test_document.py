@@ -653,6 +653,7 @@ ADMIN_OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str | None, set[int
     ("/jobs", "get"): ("jobsList", "Jobs", "200", "JobList", READ | {422}),
     ("/jobs/{job_id}", "get"): ("jobsGet", "Jobs", "200", "Job", READ),
     ("/jobs/{job_id}/retry", "post"): ("jobsRetry", "Jobs", "202", "Job", READ | {422}),
+    ("/audit", "get"): ("auditList", "Audit log", "200", "AuditEntryList", READ | {400}),
 }
 
 
@@ -816,7 +817,7 @@ def test_fixed_operation_ids_cannot_collide_with_a_collection(document: dict[str
         for key, op in item.items()
         if key != "parameters"
     ]
-    assert len(fixed) == len(set(fixed)) == 27
+    assert len(fixed) == len(set(fixed)) == 28
     assert not [i for i in fixed if collection_made.match(i)]
     assert all(collection_made.match(i) for i in record_operation_ids("webhooks").values())
 

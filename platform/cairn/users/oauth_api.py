@@ -1,0 +1,237 @@
+"""OAuth sign-in and the providers behind it.
+
+`bp` — /api/v1/projects/<project>/auth/oauth/<provider>/{authorize,callback}: public, the
+browser's way through the authorization-code flow (rate-limited per client address with
+the other sign-in endpoints). `providers_bp` — /api/v1/projects/<project>/auth/providers:
+admin keys declare providers; the client secret is write-only.
+
+The callback sends the browser back to the `redirect_to` it started with: on success with
+the session in the URL fragment (`#token=…&expires_at=…&csrf_token=…`, never sent to a
+server) and in the HttpOnly session cookie; on failure with `#error=…&error_description=…`.
+A callback whose state is missing, unknown, expired, already used or started in another
+browser cannot know (or must not trust) where to send the browser: a 400 problem.
+
+The authorize step binds the sign-in to the browser with an HttpOnly cookie
+(`cairn_oauth`, SameSite=Lax, 10 minutes, only sent to the OAuth endpoints); concurrent
+sign-ins in one browser share it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urldefrag, urlencode
+from uuid import UUID
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from cairn.http.body import json_body
+from cairn.http.pagination import CursorCodec, page_request, page_response
+from cairn.http.tenant import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    csrf_token,
+    project_route,
+    runtime,
+    tenant,
+)
+from cairn.users import oauth, providers
+
+PREFIX = "/api/v1/projects/<project>/auth"
+BROWSER_COOKIE = "cairn_oauth"
+bp = Blueprint("oauth", __name__, url_prefix=f"{PREFIX}/oauth")
+providers_bp = Blueprint("auth_providers", __name__, url_prefix=f"{PREFIX}/providers")
+
+
+def _callback_url(provider: str) -> str:
+    return url_for("oauth.callback", project=tenant().project.slug, provider=provider,
+                   _external=True)  # fmt: skip
+
+
+def _found(location: str) -> Response:
+    response = Response(status=302)
+    response.headers["Location"] = location
+    return response
+
+
+def _to(redirect_to: str, fragment: dict[str, str]) -> Response:
+    """A 302 to `redirect_to` with `fragment` (replacing any fragment it had)."""
+    base, _ = urldefrag(redirect_to)
+    response = _found(f"{base}#{urlencode(fragment)}")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# -- the browser's way ------------------------------------------------------------------
+
+
+@bp.get("/<provider>/authorize")
+@project_route("write", public=True)
+def authorize(provider: str) -> Response:
+    ctx, rt = tenant(), runtime()
+    browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(32)
+    url = oauth.begin(
+        ctx.conn,
+        rt.provider_box,
+        ctx.project,
+        provider,
+        request.args.get("redirect_to"),
+        _callback_url(provider),
+        browser=browser,
+        allow_private=rt.settings.webhook_allow_private,
+    )
+    response = _found(url)
+    response.headers["Cache-Control"] = "no-store"
+    response.set_cookie(
+        BROWSER_COOKIE,
+        browser,
+        max_age=int(oauth.STATE_LIFETIME.total_seconds()),
+        path=f"/api/v1/projects/{ctx.project.slug}/auth/oauth/",
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+@bp.get("/<provider>/callback")
+@project_route("write", public=True)
+def callback(provider: str) -> Response:
+    ctx, rt = tenant(), runtime()
+    state = request.args.get("state")
+    browser = request.cookies.get(BROWSER_COOKIE)
+    error = request.args.get("error")
+    if error is not None:  # the user said no, or the provider failed
+        target = oauth.abandon(
+            ctx.conn, rt.provider_box, ctx.project, provider, state, error,
+            request.args.get("error_description"), browser=browser,
+        )  # fmt: skip
+        fragment = {"error": oauth.error_code(error)}
+        if request.args.get("error_description"):
+            fragment["error_description"] = request.args["error_description"][:300]
+        return _to(target, fragment)
+    try:
+        done = oauth.complete(
+            ctx.conn,
+            rt.provider_box,
+            rt.user_auth,
+            ctx.project,
+            provider,
+            state,
+            request.args.get("code"),
+            _callback_url(provider),
+            request.remote_addr,
+            request.headers.get("User-Agent"),
+            browser=browser,
+            allow_private=rt.settings.webhook_allow_private,
+        )
+    except oauth.CallbackFailed as exc:
+        # Answered, not raised: the consumed state and the audit entry must be committed.
+        fragment = {
+            "error": str(exc.extra.get("reason", exc.slug)),
+            "error_description": exc.detail,
+            "status": str(exc.status),
+        }
+        return _to(exc.redirect_to, fragment)
+    issued = done.signed_in.session
+    csrf = csrf_token(rt, issued.token)
+    response = _to(
+        done.redirect_to,
+        {
+            "token": issued.token,
+            "expires_at": issued.session.expires_at.isoformat(),
+            "csrf_token": csrf,
+        },
+    )
+    max_age = int((issued.session.expires_at - issued.session.created_at).total_seconds())
+    common: dict[str, Any] = {
+        "max_age": max_age,
+        "path": f"/api/v1/projects/{ctx.project.slug}/",
+        "secure": request.is_secure,
+        "samesite": "Lax",
+    }
+    response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, **common)
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)
+    return response
+
+
+# -- administration ---------------------------------------------------------------------
+
+
+def _dump(provider: providers.Provider) -> dict[str, Any]:
+    return {
+        **provider.to_dict(),
+        # What to register at the provider as the redirect (callback) URL.
+        "callback_url": _callback_url(provider.name),
+    }
+
+
+def _codec() -> CursorCodec:
+    return CursorCodec(runtime().cursor_secret, "auth-providers")
+
+
+@providers_bp.get("")
+@project_route("admin")
+def list_providers() -> Response:
+    ctx = tenant()
+    page = page_request(_codec())
+    found, more = providers.page_providers(
+        ctx.conn, ctx.project.id, limit=page.limit, after=page.after
+    )
+    body, headers = page_response(
+        [_dump(p) for p in found], found[-1].name if more else None, _codec()
+    )
+    response = jsonify(body)
+    response.headers.update(headers)
+    return response
+
+
+@providers_bp.post("")
+@project_route("admin")
+def create_provider() -> Response:
+    ctx = tenant()
+    provider = providers.save_provider(
+        ctx.conn,
+        runtime().provider_box,
+        ctx.project.id,
+        providers.load_provider(json_body()),
+        actor=ctx.principal.actor,
+    )
+    response = jsonify(_dump(provider))
+    response.status_code = 201
+    response.headers["Location"] = url_for(
+        "auth_providers.get_provider", project=ctx.project.slug, provider_id=provider.id
+    )
+    return response
+
+
+@providers_bp.get("/<uuid:provider_id>")
+@project_route("admin")
+def get_provider(provider_id: UUID) -> Response:
+    ctx = tenant()
+    return jsonify(_dump(providers.get_provider(ctx.conn, ctx.project.id, provider_id)))
+
+
+@providers_bp.put("/<uuid:provider_id>")
+@project_route("admin")
+def replace_provider(provider_id: UUID) -> Response:
+    """The whole definition; a `client_secret` left out keeps the stored one."""
+    ctx = tenant()
+    provider = providers.save_provider(
+        ctx.conn,
+        runtime().provider_box,
+        ctx.project.id,
+        providers.load_provider(json_body()),
+        actor=ctx.principal.actor,
+        provider_id=provider_id,
+    )
+    return jsonify(_dump(provider))
+
+
+@providers_bp.delete("/<uuid:provider_id>")
+@project_route("admin")
+def delete_provider(provider_id: UUID) -> Response:
+    ctx = tenant()
+    providers.delete_provider(ctx.conn, ctx.project.id, provider_id, actor=ctx.principal.actor)
+    return Response(status=204)
