@@ -13,7 +13,7 @@ from cairn.auth.schemas import CreateKeyIn, IssuedKeyOut, KeyOut
 from cairn.http.body import json_body
 from cairn.http.pagination import CursorCodec, page_request, page_response
 from cairn.http.tenant import project_route, runtime, tenant
-from cairn.http.validation import load
+from cairn.validation import load
 
 bp = Blueprint("api_keys", __name__, url_prefix="/api/v1/projects/<project>/api-keys")
 

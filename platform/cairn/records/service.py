@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from marshmallow import Schema, ValidationError
 from sqlalchemy import Connection, Row, delete, func, insert, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from cairn import validation
 from cairn.auth.principal import Principal
 from cairn.db.ids import new_id
 from cairn.errors import (
@@ -61,18 +61,8 @@ def validate(collection: Collection, data: dict[str, Any], *, partial: bool) -> 
     read_only = sorted(set(data) & set(SYSTEM_FIELDS))
     if read_only:
         raise Invalid(errors={name: ["is a read-only system field"] for name in read_only})
-    schema: Schema = collection.update_schema if partial else collection.create_schema
-    try:
-        loaded: dict[str, Any] = schema.load(data, partial=partial)
-    except ValidationError as exc:
-        messages: dict[str, Any] = exc.normalized_messages()  # type: ignore[no-untyped-call]
-        raise Invalid(
-            errors={
-                str(name): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-                for name, msgs in messages.items()
-            }
-        ) from None
-    return loaded
+    schema = collection.update_schema if partial else collection.create_schema
+    return validation.load(schema, data, partial=partial)
 
 
 def create_record(

@@ -26,6 +26,7 @@ from cairn.http.tenant import (
 from cairn.users import flows, sessions
 from cairn.users import service as users
 from cairn.users.service import SignedIn
+from cairn.users.sessions import IssuedSession
 
 PREFIX = "/api/v1/projects/<project>/auth"
 guarded = Blueprint("auth_guarded", __name__, url_prefix=PREFIX)
@@ -36,9 +37,23 @@ def _cookie_path() -> str:
     return f"/api/v1/projects/{tenant().project.slug}/"
 
 
+def set_session_cookies(response: Response, issued: IssuedSession, csrf: str) -> None:
+    """The session in an HttpOnly cookie (for browsers), and the CSRF token that
+    cookie-authenticated writes must echo in a readable one."""
+    max_age = int((issued.session.expires_at - issued.session.created_at).total_seconds())
+    common: dict[str, Any] = {
+        "max_age": max_age,
+        "path": _cookie_path(),
+        "secure": request.is_secure,
+        "samesite": "Lax",
+    }
+    response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, **common)
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)
+
+
 def signed_in_response(signed: SignedIn, status: int = 200) -> Response:
     """The session for the client: the token in the body (for Authorization: Bearer) and in
-    an HttpOnly cookie (for browsers), with the CSRF token cookie-authenticated writes need."""
+    the cookies."""
     issued = signed.session
     csrf = csrf_token(runtime(), issued.token)
     response = jsonify(
@@ -49,17 +64,9 @@ def signed_in_response(signed: SignedIn, status: int = 200) -> Response:
             "csrf_token": csrf,
         }
     )
+    set_session_cookies(response, issued, csrf)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
-    max_age = int((issued.session.expires_at - issued.session.created_at).total_seconds())
-    common: dict[str, Any] = {
-        "max_age": max_age,
-        "path": _cookie_path(),
-        "secure": request.is_secure,
-        "samesite": "Lax",
-    }
-    response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, **common)
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)
     return response
 
 

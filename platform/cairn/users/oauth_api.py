@@ -28,14 +28,13 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from cairn.http.body import json_body
 from cairn.http.pagination import CursorCodec, page_request, page_response
 from cairn.http.tenant import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
     csrf_token,
     project_route,
     runtime,
     tenant,
 )
 from cairn.users import oauth, providers
+from cairn.users.api import set_session_cookies
 
 PREFIX = "/api/v1/projects/<project>/auth"
 BROWSER_COOKIE = "cairn_oauth"
@@ -144,15 +143,7 @@ def callback(provider: str) -> Response:
             "csrf_token": csrf,
         },
     )
-    max_age = int((issued.session.expires_at - issued.session.created_at).total_seconds())
-    common: dict[str, Any] = {
-        "max_age": max_age,
-        "path": f"/api/v1/projects/{ctx.project.slug}/",
-        "secure": request.is_secure,
-        "samesite": "Lax",
-    }
-    response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, **common)
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)
+    set_session_cookies(response, issued, csrf)
     return response
 
 

@@ -17,12 +17,13 @@ from datetime import timedelta
 from typing import Any
 
 from cachetools import LRUCache
-from marshmallow import RAISE, Schema, ValidationError
+from marshmallow import RAISE, Schema
 
 from cairn.durations import parse_duration
 from cairn.errors import Invalid
 from cairn.schema.definitions import CollectionDef, FieldDef, json_ready, load_collection
 from cairn.schema.values import marshmallow_field
+from cairn.validation import load
 
 FLOWS = ("verify_email", "password_reset", "email_change")
 DEFAULT_LIFETIME = timedelta(days=30)
@@ -159,17 +160,8 @@ class ProfileFields:
 
     def validate(self, data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         """JSON-ready profile values, or Invalid naming each bad field."""
-        try:
-            schema = self.update_schema if partial else self.create_schema
-            loaded: dict[str, Any] = schema.load(data, partial=partial)
-        except ValidationError as exc:
-            messages: dict[str, Any] = exc.normalized_messages()  # type: ignore[no-untyped-call]
-            raise Invalid(
-                errors={
-                    str(name): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-                    for name, msgs in messages.items()
-                }
-            ) from None
+        schema = self.update_schema if partial else self.create_schema
+        loaded = load(schema, data, partial=partial)
         return {name: json_ready(value) for name, value in loaded.items()}
 
 

@@ -1,4 +1,5 @@
-"""Loading request data through marshmallow: every failure becomes one 422 with field errors."""
+"""Loading data through marshmallow: every failure becomes one Invalid (422) naming each
+field. Used by HTTP views and services alike."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from marshmallow import Schema, ValidationError
 from cairn.errors import Invalid
 
 
-def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+def load(schema: Schema, data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
     try:
-        loaded: dict[str, Any] = schema.load(data)
+        loaded: dict[str, Any] = schema.load(data, partial=partial)
     except ValidationError as exc:
         messages: dict[str, Any] = exc.normalized_messages()  # type: ignore[no-untyped-call]
         errors = {
