@@ -8,16 +8,21 @@ topics: view `public = true` (expand must respect it).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import event, text
 
+from cairn.auth.principal import Principal
+from cairn.records import collection as collections
+from cairn.records import query
 from cairn.runtime import Runtime
 from cairn.tenancy.service import Project
 from tests.conftest import auth
-from tests.factories import apply_file, make_key, make_project
+from tests.factories import apply_file, insert_rows, make_key, make_project
 from tests.integration.http.test_app import assert_problem
 
 PROJECT_FILE = """
@@ -69,10 +74,16 @@ def world(client: FlaskClient, runtime: Runtime) -> World:
         "service key": auth(make_key(runtime, project, "service")),
     }
     base = f"/api/v1/projects/{project.slug}/collections"
-    open_topic = client.post(f"{base}/topics/records", json={"title": "open", "public": True},
-                             headers=headers["service key"]).json["id"]  # fmt: skip
-    hidden_topic = client.post(f"{base}/topics/records", json={"title": "hidden", "public": False},
-                               headers=headers["service key"]).json["id"]  # fmt: skip
+    open_topic = client.post(
+        f"{base}/topics/records",
+        json={"title": "open", "public": True},
+        headers=headers["service key"],
+    ).json["id"]
+    hidden_topic = client.post(
+        f"{base}/topics/records",
+        json={"title": "hidden", "public": False},
+        headers=headers["service key"],
+    ).json["id"]
     posts = {}
     for who, title, published, topic in [
         ("A", "a-published", True, hidden_topic),
@@ -269,3 +280,39 @@ def test_a_rule_naming_an_undeclared_profile_field_is_refused(
             "rules: {list: \"@request.auth.team = 'x'\"}}]",
         )
     assert "@request.auth.team" in str(getattr(refused.value, "errors", refused.value))
+
+
+def test_an_owner_rule_is_served_by_the_owner_index_under_rls(runtime: Runtime) -> None:
+    """The rule joins the WHERE as a bare `owner = $1`, so the planner can use the owner
+    index the table always has; checked on the plan of the statement the list really runs,
+    as the app role inside the user's tenant context."""
+    project = apply_file(
+        runtime,
+        make_project(runtime),
+        "collections: [{name: notes, fields: {body: {type: text}}, "
+        "rules: {list: 'owner = @request.auth.id', view: 'owner = @request.auth.id'}}]",
+    )
+    owners = [uuid.uuid4() for _ in range(1000)]
+    insert_rows(
+        runtime, project, "notes", [{"body": "x", "owner": owners[i % 1000]} for i in range(20_000)]
+    )
+    with runtime.db.owner(project.id) as conn:
+        conn.execute(text(f'ANALYZE "{project.schema_name}".notes'))
+    user = Principal(kind="user", project_id=project.id, scope="write", user_id=owners[7])
+    with runtime.db.tenant(project.id, user.claims()) as conn:
+        notes = collections.load(conn, project, "notes")
+        ran: list[tuple[str, Any]] = []
+
+        def remember(_c: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
+            ran.append((statement, params))
+
+        event.listen(conn, "before_cursor_execute", remember)
+        page = query.list_records(conn, notes, user, query.ListRequest(limit=50, count=True))
+        event.remove(conn, "before_cursor_execute", remember)
+        assert len(page.items) == 20 and page.total == 20
+        plans = [
+            "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {sql}", params))
+            for sql, params in ran
+        ]
+    index = "ix_notes_owner"
+    assert plans and all(index in plan and "Seq Scan" not in plan for plan in plans), plans
