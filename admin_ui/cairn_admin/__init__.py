@@ -1,5 +1,44 @@
-"""The admin web UI: a Flask blueprint with its templates and static files (issue: admin UI)."""
+"""The admin web UI: server-rendered pages for platform admins, mounted at /admin.
 
-from flask import Blueprint
+Views are thin callers of the same services as the API and the CLI. Every asset is served by
+Cairn itself (no CDN, no external fonts); pages carry a strict CSP without inline scripts.
+"""
 
-bp = Blueprint("admin", __name__, template_folder="templates", static_folder="static")
+from __future__ import annotations
+
+from flask import Blueprint, Flask, render_template
+from flask_wtf.csrf import CSRFProtect
+
+from cairn.errors import CairnError
+from cairn_admin import security
+
+bp = Blueprint(
+    "admin",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+csrf = CSRFProtect()
+
+
+def init_app(app: Flask, secret_key: str) -> None:
+    """Register the UI on `app`. Forms are CSRF-checked here only (the JSON API uses bearer
+    tokens and its own cookie CSRF check)."""
+    security.configure(app, secret_key)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+
+
+def _error_page(exc: CairnError) -> tuple[str, int]:
+    """Errors in the UI are pages, not problem documents."""
+    return render_template("error.html", title=exc.title, detail=exc.detail), exc.status
+
+
+bp.before_request(security.before_request)
+bp.after_request(security.harden)
+bp.register_error_handler(CairnError, _error_page)
+
+from cairn_admin.views import auth, projects  # noqa: E402, F401 - the views register on bp

@@ -9,6 +9,7 @@ from uuid import UUID
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
+import cairn_admin
 from cairn.audit import api as audit_api
 from cairn.auth import api as api_keys_api
 from cairn.config import Settings
@@ -23,7 +24,6 @@ from cairn.users import admin_api as users_admin_api
 from cairn.users import api as users_api
 from cairn.users import oauth_api
 from cairn.webhooks import api as webhooks_api
-from cairn_admin import bp as admin_bp
 
 
 class _JSONProvider(DefaultJSONProvider):
@@ -72,5 +72,5 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(jobs_api.bp)
     app.register_blueprint(audit_api.bp)
     app.register_blueprint(openapi_api.bp)
-    app.register_blueprint(admin_bp, url_prefix="/_")
+    cairn_admin.init_app(app, settings.require_secret_key())
     return app

@@ -6,11 +6,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
 from cachetools import TTLCache
 from redis import Redis
 from sqlalchemy import Connection
 
+from cairn.admins.service import AdminCrypto
 from cairn.auth.passwords import Hasher
 from cairn.config import Settings
 from cairn.crypto import derive_key
@@ -79,6 +81,11 @@ class Runtime:
         self._redis: Redis[bytes] | None = None
         if settings.redis_url:
             self.db.on_commit = self._hand_off
+
+    @cached_property
+    def admin_crypto(self) -> AdminCrypto:
+        """Hashing and sealing for platform admins (the admin UI and `cairn admins`)."""
+        return AdminCrypto.from_settings(self.settings)
 
     def _hand_off(self, committed: list[PendingJob]) -> None:
         enqueue_jobs(self.redis, committed)

@@ -32,7 +32,9 @@ def clean_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    data_dir: Path, *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """`cairn ARGS` in a child process on the embedded default in `data_dir`."""
     return subprocess.run(
         [sys.executable, "-m", "cairn", *args],
@@ -40,6 +42,7 @@ def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
+        input=input,
     )
 
 

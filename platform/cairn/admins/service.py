@@ -86,7 +86,7 @@ class TotpBox:
 @dataclass(frozen=True)
 class AdminCrypto:
     """What the admin services need from the server's secrets and settings. Build it once per
-    process: the Hasher spends one argon2 hash on its dummy."""
+    process (the Hasher makes its dummy hash on first use)."""
 
     hasher: Hasher
     session_pepper: bytes = field(repr=False)

@@ -10,7 +10,7 @@ a login for an unknown email costs what a wrong password costs.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, cached_property
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -52,7 +52,11 @@ class Hasher:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
-        self._dummy = self._hasher.hash("not a real password: equalises login timing")
+
+    @cached_property
+    def _dummy(self) -> str:
+        # Made on first use, so a process that never signs anyone in never pays for it.
+        return self._hasher.hash("not a real password: equalises login timing")
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

@@ -124,6 +124,38 @@ def set_limits(conn: Connection, project: Project, limits: dict[str, str]) -> No
     conn.execute(update(projects).where(projects.c.id == project.id).values(limits=limits))
 
 
+def rename_project(conn: Connection, slug: str, name: str) -> Project:
+    """A new display name (owner path); the slug, which URLs and keys use, stays."""
+    project = get_project(conn, slug)
+    if not isinstance(name, str) or not (1 <= len(name.strip()) <= 200):
+        raise Invalid(errors={"name": ["must be 1 to 200 characters"]})
+    conn.execute(update(projects).where(projects.c.id == project.id).values(name=name.strip()))
+    return get_project(conn, slug)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """How big a project is, read from the catalog (never from its rows): collection tables
+    and their estimated live rows."""
+
+    collections: int
+    records: int
+
+
+def footprints(conn: Connection) -> dict[UUID, Footprint]:
+    """Every project's footprint in one statement. Estimates come from the statistics
+    collector, so no tenant row is read across the wall."""
+    rows = conn.execute(
+        text(
+            "SELECT p.id, count(s.relid) AS collections, "
+            "coalesce(sum(s.n_live_tup), 0)::bigint AS records "
+            "FROM cairn.projects p LEFT JOIN pg_stat_user_tables s "
+            "ON s.schemaname = p.schema_name GROUP BY p.id"
+        )
+    )
+    return {row.id: Footprint(row.collections, row.records) for row in rows}
+
+
 def set_auth(conn: Connection, project: Project, auth: dict[str, Any]) -> None:
     """The project file's `auth:` settings (owner path), as AuthSettings.to_dict() gives them."""
     conn.execute(update(projects).where(projects.c.id == project.id).values(auth=auth))

@@ -1,0 +1,89 @@
+"""Who is signed in to the admin UI, CSRF on every form, and the headers every page carries.
+
+A platform admin's session is a server-side `ca_` session (cairn.admins.service) whose token
+lives in an HttpOnly, SameSite=Strict cookie scoped to /admin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Flask, Response, g, redirect, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from cairn.admins import service as admins
+from cairn.crypto import derive_key
+from cairn.errors import Unauthorized
+from cairn.http.tenant import runtime
+
+SESSION_COOKIE = "cairn_admin"
+View = TypeVar("View", bound=Callable[..., Any])
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+
+def configure(app: Flask, secret_key: str) -> None:
+    # Flask's signed session holds only the CSRF token of the admin forms.
+    app.secret_key = derive_key(secret_key, "admin-ui-session").hex()
+    app.config.update(
+        SESSION_COOKIE_NAME="cairn_admin_form",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_PATH="/admin",
+        WTF_CSRF_TIME_LIMIT=None,  # bound to the form session, which ends with the browser
+    )
+
+
+def before_request() -> Response | None:
+    """CSRF on every unsafe request to the UI; then find the signed-in admin, if any."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        from cairn_admin import csrf
+
+        try:
+            csrf.protect()
+        except CSRFError:
+            response = Response(
+                "The form expired or did not come from this site. Go back, reload and retry.",
+                status=400,
+                mimetype="text/plain",
+            )
+            return response
+    g.admin = None
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        rt = runtime()
+        try:
+            with rt.db.owner() as conn:
+                g.admin = admins.session_admin(conn, rt.admin_crypto, token)
+        except Unauthorized:
+            g.admin = None
+    return None
+
+
+def harden(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if not request.path.startswith("/admin/static/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def signed_in(view: View) -> View:
+    """Pages for signed-in admins; others go to the sign-in page and come back after."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.admin is None:
+            return redirect(url_for("admin.sign_in", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return cast(View, wrapper)

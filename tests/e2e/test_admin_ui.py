@@ -1,0 +1,92 @@
+"""The admin UI in a real browser against a real `cairn serve`: sign in, create a project,
+rename it, delete it with the typed confirmation. Screenshots land in test-output/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.browser import browser, screenshot  # noqa: F401 - the fixture
+from tests.e2e.serve import ServeProcess, run_cli
+
+EMAIL = "ops@example.test"
+PASSWORD = "a long admin passphrase"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    data: Path = tmp_path_factory.mktemp("admin-ui") / "data"
+    serving = ServeProcess(data)
+    serving.start()
+    try:
+        created = run_cli(
+            data, "admins", "create", EMAIL, "--password-stdin", input=PASSWORD + "\n"
+        )
+        assert created.returncode == 0, created.stderr
+        yield serving
+    finally:
+        serving.stop()
+
+
+@pytest.fixture
+def page(browser: Browser, server: ServeProcess) -> Iterator[Page]:  # noqa: F811
+    context = browser.new_context(base_url=server.base, viewport={"width": 1280, "height": 800})
+    opened = context.new_page()
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+def sign_in(page: Page) -> None:
+    page.goto("/admin/")
+    expect(page).to_have_url("/admin/sign-in?next=/admin/")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+
+
+def test_wrong_password_then_sign_in(page: Page) -> None:
+    page.goto("/admin/sign-in")
+    screenshot(page, "sign-in")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("email or password is not correct")
+    sign_in(page)
+
+
+def test_create_rename_delete_a_project(page: Page) -> None:
+    sign_in(page)
+    screenshot(page, "projects")
+    page.get_by_label("Slug").fill("shop")
+    page.get_by_label("Name", exact=True).fill("The shop")
+    page.get_by_role("button", name="Create project").click()
+    expect(page.get_by_role("status")).to_contain_text("Project shop created")
+    expect(page.get_by_role("heading", name="The shop", level=1)).to_be_visible()
+    screenshot(page, "project-settings")
+
+    page.get_by_label("Display name").fill("Shop HQ")
+    page.get_by_role("button", name="Rename").click()
+    expect(page.get_by_role("heading", name="Shop HQ", level=1)).to_be_visible()
+
+    delete = page.get_by_role("button", name="Delete project")
+    expect(delete).to_be_disabled()  # progressive enhancement: until the slug is typed
+    page.get_by_label("Type the slug to confirm").fill("shop")
+    expect(delete).to_be_enabled()
+    delete.click()
+    expect(page.get_by_role("status")).to_contain_text("shop and all its data were deleted")
+    expect(page.get_by_role("cell", name="shop", exact=True)).to_have_count(0)
+
+
+def test_keyboard_focus_is_visible(page: Page) -> None:
+    sign_in(page)
+    page.keyboard.press("Tab")  # the skip link comes first
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Skip to content"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
