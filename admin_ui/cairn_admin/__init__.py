@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, render_template
 from flask_wtf.csrf import CSRFProtect
 
 from cairn.errors import CairnError
-from cairn_admin import security
+from cairn_admin import nav, security
 
 bp = Blueprint(
     "admin",
@@ -30,6 +30,11 @@ def init_app(app: Flask, secret_key: str) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
     app.register_blueprint(bp)
+
+
+@bp.app_context_processor
+def _sections() -> dict[str, object]:
+    return {"project_sections": nav.project_sections}
 
 
 def _error_page(exc: CairnError) -> tuple[str, int]:

@@ -6,17 +6,22 @@ lives in an HttpOnly, SameSite=Strict cookie scoped to /admin.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import Connection
 
 from cairn.admins import service as admins
+from cairn.auth.principal import Principal, platform_admin
 from cairn.crypto import derive_key
 from cairn.errors import Unauthorized
 from cairn.http.tenant import runtime
+from cairn.runtime import Runtime
+from cairn.tenancy.service import Project
 
 SESSION_COOKIE = "cairn_admin"
 View = TypeVar("View", bound=Callable[..., Any])
@@ -75,6 +80,18 @@ def harden(response: Response) -> Response:
     if not request.path.startswith("/admin/static/"):
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@contextmanager
+def in_project(slug: str) -> Iterator[tuple[Runtime, Project, Connection, Principal]]:
+    """The project `slug` names, one tenant transaction in it as the app role (audited as
+    this admin, from this client address), and the principal the services act as."""
+    rt = runtime()
+    project = rt.projects.resolve(slug)
+    principal = platform_admin(project.id, g.admin.email)
+    claims = {**principal.claims(), "source": request.remote_addr or ""}
+    with rt.db.tenant(project.id, claims) as conn:
+        yield rt, project, conn, principal
 
 
 def signed_in(view: View) -> View:

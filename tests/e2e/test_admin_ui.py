@@ -3,51 +3,10 @@ rename it, delete it with the typed confirmation. Screenshots land in test-outpu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from playwright.sync_api import Page, expect
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
-
-from tests.e2e.browser import browser, screenshot  # noqa: F401 - the fixture
-from tests.e2e.serve import ServeProcess, run_cli
-
-EMAIL = "ops@example.test"
-PASSWORD = "a long admin passphrase"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    data: Path = tmp_path_factory.mktemp("admin-ui") / "data"
-    serving = ServeProcess(data)
-    serving.start()
-    try:
-        created = run_cli(
-            data, "admins", "create", EMAIL, "--password-stdin", input=PASSWORD + "\n"
-        )
-        assert created.returncode == 0, created.stderr
-        yield serving
-    finally:
-        serving.stop()
-
-
-@pytest.fixture
-def page(browser: Browser, server: ServeProcess) -> Iterator[Page]:  # noqa: F811
-    context = browser.new_context(base_url=server.base, viewport={"width": 1280, "height": 800})
-    opened = context.new_page()
-    try:
-        yield opened
-    finally:
-        context.close()
-
-
-def sign_in(page: Page) -> None:
-    page.goto("/admin/")
-    expect(page).to_have_url("/admin/sign-in?next=/admin/")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+from tests.e2e.admin import EMAIL, sign_in
+from tests.e2e.browser import screenshot
 
 
 def test_wrong_password_then_sign_in(page: Page) -> None:

@@ -28,6 +28,8 @@ class Principal:
     verified: bool = False
     # The user's profile fields, as `@request.auth.<field>` in rules.
     profile: dict[str, Any] = field(default_factory=dict, compare=False)
+    # For an operator acting through the admin UI: the platform admin's email.
+    admin_email: str = ""
 
     @property
     def actor(self) -> str:
@@ -36,6 +38,8 @@ class Principal:
             return f"key:{self.key_id}"
         if self.kind == "user":
             return f"user:{self.user_id}"
+        if self.admin_email:
+            return f"admin:{self.admin_email}"
         return self.kind
 
     def claims(self) -> dict[str, str]:
@@ -56,6 +60,11 @@ class Principal:
 def operator(project_id: UUID) -> Principal:
     """The person at the CLI: the machine's operator, with full rights over one project."""
     return Principal(kind="operator", project_id=project_id, scope="admin")
+
+
+def platform_admin(project_id: UUID, email: str) -> Principal:
+    """A platform admin in the admin UI: an operator over the project, audited by email."""
+    return Principal(kind="operator", project_id=project_id, scope="admin", admin_email=email)
 
 
 def anonymous(project_id: UUID) -> Principal:

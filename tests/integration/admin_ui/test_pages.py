@@ -5,33 +5,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from flask.testing import FlaskClient
 
 from cairn.runtime import Runtime
 from tests.factories import make_project, unique_slug
+from tests.integration.admin_ui.helpers import csrf_of, sign_in
 from tests.integration.admins.helpers import PASSWORD, make_admin
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, html
-    return match.group(1)
-
-
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, **extra: str):  # type: ignore[no-untyped-def]
-    token = csrf_of(client.get("/admin/sign-in").text)
-    return client.post(
-        "/admin/sign-in",
-        data={"csrf_token": token, "email": email, "password": password, **extra},
-    )
-
-
-@pytest.fixture
-def admin_client(client: FlaskClient, runtime: Runtime) -> FlaskClient:
-    email = make_admin(runtime, runtime.admin_crypto).admin.email
-    assert sign_in(client, email).status_code == 302
-    return client
 
 
 def test_pages_need_a_signed_in_admin(client: FlaskClient) -> None:
