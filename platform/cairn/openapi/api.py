@@ -1,8 +1,9 @@
 """/api/v1/projects/<project>/openapi.json — the project's OpenAPI document.
 
-Any valid key of the project may read it. The document depends only on the project and its
-collection definitions, so it is built once per registry state and cached as JSON text: a
-request costs the one registry query. The cache keys on the definitions and their versions.
+Any valid key of the project may read it. The document depends only on the project, its
+collection definitions and its users' profile fields, so it is built once per state and cached
+as JSON text: a request costs the one registry query. The cache keys on the definitions, their
+versions and the profile fields.
 """
 
 from __future__ import annotations
@@ -33,8 +34,12 @@ def document() -> Response:
     ctx = tenant()
     project = ctx.project
     registered = schema_service.registered(ctx.conn, project)
-    state = [(name, r.version, r.definition.to_dict()) for name, r in sorted(registered.items())]
-    key: _Key = (project.id, project.slug, hashlib.sha256(json.dumps(state).encode()).digest())
+    state: list[object] = [
+        (name, r.version, r.definition.to_dict()) for name, r in sorted(registered.items())
+    ]
+    state.append(project.user_fields)
+    digest = hashlib.sha256(json.dumps(state).encode()).digest()
+    key: _Key = (project.id, project.slug, digest)
     with _lock:
         text = _cache.get(key)
     if text is None:

@@ -11,16 +11,23 @@ Pure: a project and its collections in, a dict out; no Flask, no database.
 - Records, list items, pages and expansions are marshmallow schemas built here from the same
   per-type fields, minus the validators that only writes enforce (min/max, lengths, pattern:
   changing them "applies to writes from now on", so stored records need not satisfy them).
-- The admin APIs reuse `cairn.auth.schemas`; collection definitions, webhooks, schedules and
-  jobs (validated by hand in their services, not by marshmallow) are plain JSON Schema.
+- The admin APIs reuse `cairn.auth.schemas`; collection definitions, webhooks, schedules,
+  jobs, sessions and OAuth providers (validated by hand in their services, not by
+  marshmallow) are plain JSON Schema.
+- End users carry the project's profile fields (`users:` in the project file): the `User`
+  schema and the bodies that take profile fields (`SignupInput`, `UserInput`, `UserPatch`,
+  `ProfilePatch`) are built per project from `cairn.users.service.user_fields`: `User` holds
+  them as a record holds a collection's fields, the bodies take the very fields
+  `ProfileFields.validate` loads with (`USER_SCHEMAS` names these components).
 
 Names are stable and collision-free: a collection `blog_posts` gives the components
 `BlogPostsRecord`, `BlogPostsListItem`, `BlogPostsExpand`, `BlogPostsPage`, `BlogPostsCreate`,
 `BlogPostsUpdate` and the operations `listBlogPosts`, `createBlogPosts`, `getBlogPosts`,
 `updateBlogPosts`, `deleteBlogPosts`. The fixed operations are named resource first
-(`apiKeysList`, `collectionsGet`, `webhooksDeliveries`, `jobsRetry`, `batch`,
-`openapiDocument`): none starts with a record verb followed by a capital, so no collection
-name can produce one of them, and no fixed component name ends in a per-collection suffix.
+(`apiKeysList`, `collectionsGet`, `webhooksDeliveries`, `jobsRetry`, `authSignup`,
+`usersList`, `providersCreate`, `batch`, `openapiDocument`): none starts with a record verb
+followed by a capital, so no collection name can produce one of them, and no fixed component
+name ends in a per-collection suffix.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ from rq.job import JobStatus
 
 from cairn import __version__
 from cairn.auth.models import API_KEY_SCOPES
+from cairn.auth.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
+from cairn.auth.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 from cairn.auth.schemas import CreateKeyIn, Duration, IssuedKeyOut, KeyOut
 from cairn.idempotency.service import MAX_KEY_LENGTH
 from cairn.jobs.service import STATUSES as JOB_STATUS_FILTERS
@@ -59,6 +68,10 @@ from cairn.schema.values import (
     marshmallow_field,
 )
 from cairn.tenancy.service import Project
+from cairn.users.providers import MAX_CLIENT_ID, MAX_SECRET, PRESETS
+from cairn.users.service import MAX_EMAIL_LENGTH, user_fields
+from cairn.users.sessions import TOKEN_PREFIX as SESSION_TOKEN_PREFIX
+from cairn.users.tokens import TOKEN_PREFIX as MAILED_TOKEN_PREFIX
 from cairn.webhooks.service import EVENT_TYPES as WEBHOOK_EVENTS
 
 OPENAPI_VERSION = "3.1.0"
@@ -75,6 +88,13 @@ RECORD_VERBS = ("list", "create", "get", "update", "delete")
 TAG_BATCH, TAG_SCHEMA, TAG_KEYS, TAG_OPENAPI = "Batch", "Collections", "API keys", "OpenAPI"
 TAG_WEBHOOKS, TAG_SCHEDULES, TAG_JOBS = "Webhooks", "Schedules", "Jobs"
 TAG_AUDIT = "Audit log"
+TAG_AUTH, TAG_USERS, TAG_PROVIDERS = "Auth", "Users", "OAuth providers"
+# cairn.http.tenant's (it imports Flask; this module must not). A test compares them.
+SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER = "cairn_session", "cairn_csrf", "X-CSRF-Token"
+# The longest mailed token cairn.users.tokens.redeem looks up.
+MAX_MAILED_TOKEN_LENGTH = 100
+# The per-project components built from the project's profile fields (see the docstring).
+USER_SCHEMAS = ("User", "SignupInput", "UserInput", "UserPatch", "ProfilePatch")
 
 
 def pascal(name: str) -> str:
@@ -783,6 +803,246 @@ def _audit_schemas() -> dict[str, dict[str, Any]]:
     }
 
 
+_NEXT_CURSOR = {
+    "type": ["string", "null"],
+    "description": "pass as `cursor` for the next page; null at the end",
+}
+
+
+def _email_in(description: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "format": "email",
+        "maxLength": MAX_EMAIL_LENGTH,
+        "description": description,
+    }
+
+
+_PASSWORD_IN = {
+    "type": "string",
+    "minLength": MIN_PASSWORD_LENGTH,
+    "maxLength": MAX_PASSWORD_LENGTH,
+    "description": f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters; neither one of "
+    "the most common passwords nor the account's email address (or its part before the @)",
+}
+_MAILED_TOKEN = {
+    "type": "string",
+    "pattern": f"^{MAILED_TOKEN_PREFIX}",
+    "maxLength": MAX_MAILED_TOKEN_LENGTH,
+    "description": f"the token of the mailed link (`{MAILED_TOKEN_PREFIX}…`): single use; "
+    "it expires, and a newer mail of the same kind replaces it",
+}
+
+
+def _user_schemas() -> dict[str, dict[str, Any]]:
+    """End users' sessions and the bodies of the auth endpoints (`User` and the bodies with
+    profile fields are built per project: see `_Builder._user_components`)."""
+    signed_in = {
+        "user": ref("User"),
+        "token": {
+            "type": "string",
+            "pattern": f"^{SESSION_TOKEN_PREFIX}",
+            "description": f"the session token (`{SESSION_TOKEN_PREFIX}…`): send it as "
+            "`Authorization: Bearer <token>`. It is also set as the HttpOnly "
+            f"`{SESSION_COOKIE}` cookie for browsers",
+        },
+        "expires_at": {
+            **_TIME,
+            "description": "when the session ends at the latest (it ends sooner when idle)",
+        },
+        "csrf_token": {
+            "type": "string",
+            "description": f"cookie-authenticated writes send it in the `{CSRF_HEADER}` "
+            f"header (also set as the `{CSRF_COOKIE}` cookie, readable by scripts)",
+        },
+    }
+    pending = {
+        "user": ref("User"),
+        "token": {"type": "null"},
+        "expires_at": {"type": "null"},
+        "verification_sent": {
+            "const": True,
+            "description": "the project requires a verified email to sign in: a "
+            "verification link was mailed; sign in once it is followed",
+        },
+    }
+    session = {
+        "id": _UUID_SCHEMA,
+        "created_at": _TIME,
+        "last_seen_at": {**_TIME, "description": "about when the session was last used"},
+        "expires_at": {
+            **_TIME,
+            "description": "when the session ends unless used again (its idle deadline, never "
+            "past its absolute expiry)",
+        },
+        "method": {
+            "type": "string",
+            "description": "how it began: `password`, `signup` or `oauth:<provider>`",
+        },
+        "ip": {**_TEXT_OR_NULL, "description": "the client address that began it"},
+        "user_agent": {**_TEXT_OR_NULL, "description": "the User-Agent that began it"},
+        "current": {"type": "boolean", "description": "the session of this request"},
+    }
+    return {
+        "SignedIn": _object(signed_in, signed_in, description="a new session"),
+        "VerificationPending": _object(
+            pending,
+            pending,
+            description="signed up, not signed in: the email must be verified first",
+        ),
+        "UserResult": _object({"user": ref("User")}, ["user"]),
+        "UserList": _list_of("User", "users in sign-up order", _NEXT_CURSOR),
+        "Session": _object(session, session),
+        "SessionList": _object(
+            {
+                "items": {
+                    "type": "array",
+                    "items": ref("Session"),
+                    "description": "the user's sessions that can still be used, newest first",
+                }
+            },
+            ["items"],
+        ),
+        "SessionsEnded": _object(
+            {
+                "sessions_ended": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "how many sessions were ended",
+                }
+            },
+            ["sessions_ended"],
+        ),
+        "LoginInput": _object(
+            {"email": {"type": "string"}, "password": {"type": "string"}},
+            ["email", "password"],
+            description="any other key is ignored",
+        ),
+        "PasswordChangeInput": _object(
+            {
+                "current_password": {
+                    "type": "string",
+                    "description": "the password now; not needed while the account has none "
+                    "(it signs in through OAuth only)",
+                },
+                "new_password": _PASSWORD_IN,
+            },
+            ["new_password"],
+        ),
+        "EmailChangeInput": _object(
+            {"new_email": _email_in("the new address: a confirmation link is mailed to it")},
+            ["new_email"],
+        ),
+        "EmailInput": _object({"email": _email_in("the account's address")}, ["email"]),
+        "TokenInput": _object({"token": _MAILED_TOKEN}, ["token"]),
+        "PasswordResetConfirmInput": _object(
+            {"token": _MAILED_TOKEN, "password": {**_PASSWORD_IN, "description": "the new one"}},
+            ["token", "password"],
+        ),
+    }
+
+
+def _provider_schemas() -> dict[str, dict[str, Any]]:
+    name = {"type": "string", "pattern": RESOURCE_NAME}
+    preset = {
+        "type": "string",
+        "enum": list(PRESETS),
+        "description": "a provider Cairn knows: its endpoints (and default scopes) are built in",
+    }
+    discovery_url = {
+        "type": "string",
+        "format": "uri",
+        "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]",
+        "description": "a generic OpenID Connect provider: its discovery document "
+        "(`…/.well-known/openid-configuration`). Fetched when a sign-in starts; it (and the "
+        "provider's other endpoints) must resolve to public addresses unless the operator "
+        "allows private targets",
+    }
+    scopes = {
+        "type": "array",
+        "items": {"type": "string", "pattern": r"^\S+$"},
+        "description": "the scopes to ask for (repeats are dropped); an OpenID Connect "
+        "provider's must include `openid`. Absent or empty: the preset's defaults, or "
+        "`openid email profile`",
+    }
+    provider = {
+        "id": _UUID_SCHEMA,
+        "name": name,
+        "preset": {"type": "string", "enum": list(PRESETS)},
+        "discovery_url": {"type": "string"},
+        "client_id": {"type": "string"},
+        "scopes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the scopes a sign-in asks for (the defaults when none were given)",
+        },
+        "version": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "bumped by every change (a new client secret too)",
+        },
+        "created_at": _TIME,
+        "updated_at": _TIME,
+        "callback_url": {
+            "type": "string",
+            "format": "uri",
+            "description": "register this as the redirect (callback) URL at the provider",
+        },
+    }
+
+    def body(*, create: bool) -> dict[str, Any]:
+        secret = {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_SECRET,
+            "pattern": r"\S",
+            "writeOnly": True,
+            "description": "the client secret the provider issued; stored sealed, never "
+            "returned" + ("" if create else ". Absent: the stored one is kept"),
+        }
+        out = _object(
+            {
+                "name": {
+                    **name,
+                    "description": "how sign-in URLs name it: `/auth/oauth/{name}/authorize`",
+                },
+                "preset": preset,
+                "discovery_url": discovery_url,
+                "client_id": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_CLIENT_ID,
+                    "pattern": r"\S",
+                    "description": "the client id the provider issued",
+                },
+                "client_secret": secret,
+                "scopes": scopes,
+            },
+            ["name", "client_id", "client_secret"] if create else ["name", "client_id"],
+            closed=True,
+            description="either `preset` or `discovery_url`"
+            + (
+                ""
+                if create
+                else "; the whole definition (what is left out is not kept, but the secret)"
+            ),
+        )
+        out["oneOf"] = [{"required": ["preset"]}, {"required": ["discovery_url"]}]
+        return out
+
+    return {
+        "AuthProvider": _object(
+            provider,
+            [k for k in provider if k not in ("preset", "discovery_url")],
+            description="an OAuth 2.0 / OpenID Connect provider (never its client secret); "
+            "`preset` or `discovery_url`, whichever it was declared with",
+        ),
+        "AuthProviderInput": body(create=True),
+        "AuthProviderReplaceInput": body(create=False),
+        "AuthProviderList": _list_of("AuthProvider", "providers, by name", _NEXT_CURSOR),
+    }
+
+
 def fixed_json_schemas() -> dict[str, dict[str, Any]]:
     """The fixed components written as JSON Schema (not converted from marshmallow); fresh
     copies, so that no document shares a dict with another (or with this module)."""
@@ -793,6 +1053,8 @@ def fixed_json_schemas() -> dict[str, dict[str, Any]]:
             **_schedule_schemas(),
             **_job_schemas(),
             **_audit_schemas(),
+            **_user_schemas(),
+            **_provider_schemas(),
         }
     )
 
@@ -990,6 +1252,74 @@ PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
             "Only entries before this RFC 3339 time (with its offset); later than `since`.",
         ),
     ),
+    "UserSearch": (
+        "query",
+        _query(
+            "search",
+            {"type": "string"},
+            "Only users whose email starts with this (ignoring case).",
+        ),
+    ),
+    "UserId": (
+        "path",
+        {"name": "user_id", "schema": _UUID_SCHEMA, "description": "user id"},
+    ),
+    "SessionId": (
+        "path",
+        {"name": "session_id", "schema": _UUID_SCHEMA, "description": "session id"},
+    ),
+    "ProviderId": (
+        "path",
+        {"name": "provider_id", "schema": _UUID_SCHEMA, "description": "OAuth provider id"},
+    ),
+    "ProviderName": (
+        "path",
+        {
+            "name": "provider",
+            "schema": {"type": "string", "pattern": RESOURCE_NAME},
+            "description": "the OAuth provider's name",
+        },
+    ),
+    "RedirectTo": (
+        "query",
+        {
+            "name": "redirect_to",
+            "required": True,
+            "schema": {"type": "string", "format": "uri"},
+            "description": "Where to send the browser when the sign-in ends: an http(s) URL "
+            "matching a pattern of the project's `auth.redirect_allow`, else a 422.",
+            "example": "https://app.example.com/signed-in",
+        },
+    ),
+    "OAuthState": (
+        "query",
+        _query("state", {"type": "string"}, "Set by the provider: the state of the sign-in."),
+    ),
+    "OAuthCode": (
+        "query",
+        _query("code", {"type": "string"}, "Set by the provider: the authorization code."),
+    ),
+    "OAuthError": (
+        "query",
+        _query(
+            "error",
+            {"type": "string"},
+            "Set by the provider when the sign-in failed (e.g. `access_denied`).",
+        ),
+    ),
+    "OAuthErrorDescription": (
+        "query",
+        _query("error_description", {"type": "string"}, "Set by the provider with `error`."),
+    ),
+    "MailedToken": (
+        "query",
+        {
+            "name": "token",
+            "required": True,
+            "schema": _MAILED_TOKEN,
+            "description": "The token of the mailed link.",
+        },
+    ),
 }
 
 HEADERS: dict[str, dict[str, Any]] = {
@@ -1021,6 +1351,23 @@ HEADERS: dict[str, dict[str, Any]] = {
     },
     "NoStore": {
         "description": "`no-store`: the response holds (or may hold) a secret.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "SessionNoStore": {
+        "description": "`no-store` when the response holds a session token.",
+        "required": False,
+        "schema": {"type": "string"},
+    },
+    "SetCookie": {
+        "description": f"Signing in sets the HttpOnly `{SESSION_COOKIE}` cookie (the session "
+        f"token) and the `{CSRF_COOKIE}` cookie (the CSRF token); ending the session clears "
+        "them; the OAuth authorize step sets `cairn_oauth` (binds the sign-in to the browser).",
+        "required": False,
+        "schema": {"type": "string"},
+    },
+    "Redirect": {
+        "description": "Where the browser goes next.",
         "required": True,
         "schema": {"type": "string"},
     },
@@ -1061,20 +1408,30 @@ ERRORS: dict[int, tuple[str, str, dict[str, str]]] = {
     ),
     401: (
         "Unauthorized",
-        "No credential, or one that is malformed, unknown, expired, revoked or of another project.",
+        "No credential, or one that is malformed, unknown, expired, revoked or of another "
+        "project; an end-user endpoint called without a session; or, signing in, a wrong "
+        "email or password (or a disabled account).",
         {"WWW-Authenticate": "WwwAuthenticate"},
     ),
-    403: ("Forbidden", "The key's scope is not enough, or a create rule refused.", {}),
+    403: (
+        "Forbidden",
+        "The key's scope is not enough, a create rule refused, an end-user session called an "
+        "API-key endpoint, a cookie-authenticated write lacks the CSRF token, sign-up is "
+        "disabled, or the email must be verified before signing in (`reason`: "
+        "`email_not_verified`).",
+        {},
+    ),
     404: (
         "NotFound",
-        "No such project, collection, record, key, webhook, delivery, schedule or job (a "
-        "record hidden by a rule is a 404 too).",
+        "No such project, collection, record, key, webhook, delivery, schedule, job, user, "
+        "session or OAuth provider (a record hidden by a rule is a 404 too).",
         {},
     ),
     409: (
         "Conflict",
-        "A unique value (or webhook or schedule name) is taken, a related record still points "
-        "here, or a schema change is destructive or blocked by the data (`plan` says which).",
+        "A unique value (or webhook, schedule or OAuth provider name, or a user's email) is "
+        "taken, a related record still points here, or a schema change is destructive or "
+        "blocked by the data (`plan` says which).",
         {},
     ),
     412: (
@@ -1089,7 +1446,8 @@ ERRORS: dict[int, tuple[str, str, dict[str, str]]] = {
         "The body or a parameter did not pass validation (`errors` by field), an "
         "Idempotency-Key was reused with another body, or the resource is not in a state that "
         "allows the operation (rotating a key that is not active, redelivering a pending "
-        "delivery, retrying a job that has not failed).",
+        "delivery, retrying a job that has not failed); a mailed link's token that is "
+        "invalid, used or expired is a 422 too.",
         {},
     ),
     429: (
@@ -1101,6 +1459,11 @@ ERRORS: dict[int, tuple[str, str, dict[str, str]]] = {
             "RateLimit-Remaining": "RateLimitRemaining",
             "RateLimit-Reset": "RateLimitReset",
         },
+    ),
+    502: (
+        "BadGateway",
+        "The OAuth provider could not be reached, or answered something Cairn cannot use.",
+        {},
     ),
     503: (
         "ServiceUnavailable",
@@ -1161,7 +1524,9 @@ def _operation(
     parameters: list[dict[str, Any]] | None = None,
     body: dict[str, Any] | None = None,
     description: str | None = None,
+    security: list[dict[str, list[str]]] | None = None,
 ) -> dict[str, Any]:
+    """An operation; `security` replaces the document's (bearerAuth: an API key)."""
     op: dict[str, Any] = {
         "operationId": operation_id,
         "tags": [tag],
@@ -1174,10 +1539,44 @@ def _operation(
         op["parameters"] = list(parameters)
     if body is not None:
         op["requestBody"] = body
+    if security is not None:
+        op["security"] = copy.deepcopy(security)
     return op
 
 
+# Who may call an end-user endpoint: anyone (credentials are ignored), or a user's session as
+# a bearer token or, from a browser, the session cookie (writes with the CSRF header too).
+PUBLIC: list[dict[str, list[str]]] = []
+SESSION_READ: list[dict[str, list[str]]] = [{"sessionAuth": []}, {"sessionCookie": []}]
+SESSION_WRITE: list[dict[str, list[str]]] = [
+    {"sessionAuth": []},
+    {"sessionCookie": [], "csrfToken": []},
+]
+
+
 # -- the builder --------------------------------------------------------------------------
+
+
+def _stored_fields(
+    declared: Iterable[FieldDef], *, required: bool, nullable: bool = False
+) -> dict[str, fields.Field]:  # type: ignore[type-arg]
+    """Declared fields as responses hold them: typed by their marshmallow field, nullable
+    unless required (or always, with `nullable`), without the validators only writes enforce
+    (min/max, lengths, pattern)."""
+    out: dict[str, fields.Field] = {}  # type: ignore[type-arg]
+    for f in declared:
+        unvalidated = replace(f, min=None, max=None, min_length=None, max_length=None)
+        field = marshmallow_field(replace(unvalidated, pattern=None))
+        field.required = required
+        field.allow_none = nullable or not f.required
+        if f.type == "relation":
+            field.metadata = {
+                **field.metadata,
+                "description": f"{'ids' if f.multiple else 'the id'} of records in "
+                f"'{f.collection}'",
+            }
+        out[f.name] = field
+    return out
 
 
 class _Builder:
@@ -1186,6 +1585,7 @@ class _Builder:
         self.collections = sorted(collections, key=lambda c: c.name)
         self.known = {c.name for c in self.collections}
         self.names: dict[type, str] = {}
+        self.profile = user_fields(project)
         self.plugin = MarshmallowPlugin(schema_name_resolver=self._schema_name)
         self.spec = APISpec(
             title=f"Cairn project {project.slug}",
@@ -1226,17 +1626,21 @@ class _Builder:
         )
 
     def _digest(self) -> str:
-        """Changes with any definition (versions alone restart when a name is re-declared)."""
-        state = [(c.name, c.version, c.definition.to_dict()) for c in self.collections]
+        """Changes with any definition (versions alone restart when a name is re-declared)
+        and with the users' profile fields."""
+        state: list[Any] = [(c.name, c.version, c.definition.to_dict()) for c in self.collections]
+        if self.profile.fields:
+            state.append(("users", self.profile.to_dict()))
         return hashlib.sha256(json.dumps(state).encode()).hexdigest()[:12]
 
     def _description(self) -> str:
         return (
-            f"The HTTP API of the Cairn project `{self.project.slug}`: its collections' records "
-            "and, with an admin key, its schema, API keys, webhooks, schedules, "
+            f"The HTTP API of the Cairn project `{self.project.slug}`: its collections' records, "
+            "its end users' sign-up, sign-in (password or OAuth) and sessions, and, with an "
+            "admin key, its schema, API keys, users, OAuth providers, webhooks, schedules, "
             "background jobs and audit log. Errors are RFC 9457 "
-            "`application/problem+json`. Generated from the live collection definitions; "
-            "`info.version` changes whenever a collection does."
+            "`application/problem+json`. Generated from the live collection definitions and "
+            "the users' profile fields; `info.version` changes whenever one of them does."
         )
 
     def _tags(self) -> list[dict[str, str]]:
@@ -1260,6 +1664,17 @@ class _Builder:
                 "name": TAG_AUDIT,
                 "description": "who did what to the project, when, from where (admin keys)",
             },
+            {
+                "name": TAG_AUTH,
+                "description": "end users: sign-up, sign-in (password or OAuth), their profile, "
+                "password, email address and sessions",
+            },
+            {"name": TAG_USERS, "description": "the project's end users (admin keys)"},
+            {
+                "name": TAG_PROVIDERS,
+                "description": "the OAuth 2.0 / OpenID Connect providers end users sign in "
+                "with (admin keys)",
+            },
             {"name": TAG_OPENAPI, "description": "this document"},
         ]
 
@@ -1278,6 +1693,38 @@ class _Builder:
                 "schema and keys). A credential of another project is a 401 here.",
             },
         )
+        self.spec.components.security_scheme(
+            "sessionAuth",
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": f"{SESSION_TOKEN_PREFIX}…",
+                "description": "An end user's session: `Authorization: Bearer <token>` with the "
+                f"`{SESSION_TOKEN_PREFIX}…` token that signing up or in returns. It ends at its "
+                "expiry, after the project's idle timeout, or when revoked.",
+            },
+        )
+        self.spec.components.security_scheme(
+            "sessionCookie",
+            {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": SESSION_COOKIE,
+                "description": "A browser's end-user session: the HttpOnly cookie signing in "
+                "sets. The Authorization header wins when both are sent.",
+            },
+        )
+        self.spec.components.security_scheme(
+            "csrfToken",
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": CSRF_HEADER,
+                "description": "With the session cookie, every request but GET, HEAD and "
+                "OPTIONS must echo the session's CSRF token (`csrf_token` of the sign-in, "
+                f"also the `{CSRF_COOKIE}` cookie) in this header, else a 403.",
+            },
+        )
         for name, (location, parameter) in PARAMETERS.items():
             self.spec.components.parameter(name, location, parameter)
         for name, header in HEADERS.items():
@@ -1290,6 +1737,7 @@ class _Builder:
             self._register(name, schema_class(), always)
         for name, component in fixed_json_schemas().items():
             self.spec.components.schema(name, component)
+        self._user_components()
 
         for coll in self.collections:
             self._collection_schemas(coll)
@@ -1303,11 +1751,23 @@ class _Builder:
         self._schedule_paths()
         self._job_paths()
         self._audit_paths()
+        self._auth_paths()
+        self._oauth_paths()
+        self._user_paths()
+        self._provider_paths()
         self._openapi_path()
         document: dict[str, Any] = self.spec.to_dict()
         document["info"]["x-cairn-collections"] = {c.name: c.version for c in self.collections}
         schemas = document["components"]["schemas"]
         self._api_key_enums(schemas)
+        schemas["User"]["description"] = (
+            "An end user, flat like a record: the account's own fields, then the project's "
+            "profile fields (`users:` in the project file). Profiles are stored as JSON, so a "
+            "value stored before the fields changed may be missing or null."
+        )
+        schemas["User"]["properties"]["email"]["description"] = (
+            "the sign-in address; one account per address in the project, ignoring case"
+        )
         if self.collections:  # the batch paths this project really has
             names = "|".join(c.name for c in self.collections)
             path = schemas["BatchOperation"]["properties"]["path"]
@@ -1376,19 +1836,89 @@ class _Builder:
                 "the user who created the record; null when an API key did",
             ),
         }
-        for f in coll.definition.fields:
-            unvalidated = replace(f, min=None, max=None, min_length=None, max_length=None)
-            field = marshmallow_field(replace(unvalidated, pattern=None))
-            field.required = required
-            field.allow_none = not f.required
-            if f.type == "relation":
-                field.metadata = {
-                    **field.metadata,
-                    "description": f"{'ids' if f.multiple else 'the id'} of records in "
-                    f"'{f.collection}'",
-                }
-            out[f.name] = field
-        return out
+        return {**out, **_stored_fields(coll.definition.fields, required=required)}
+
+    def _user_components(self) -> None:
+        """`User` and the bodies that carry the project's profile fields: in responses the
+        profile fields are converted as a collection's fields are; request bodies take the
+        fields of the very schemas `ProfileFields.validate` loads with."""
+        own: dict[str, fields.Field] = {  # type: ignore[type-arg]
+            "id": UuidString(required=True),
+            "email": fields.String(required=True),
+            "verified": StrictBoolean(
+                required=True,
+                metadata={"description": "whether the user proved the email address"},
+            ),
+            "disabled": StrictBoolean(
+                required=True,
+                metadata={"description": "a disabled user cannot sign in (an admin decides)"},
+            ),
+            "created_at": IsoDateTime(required=True),
+            "updated_at": IsoDateTime(required=True),
+            "last_login_at": IsoDateTime(required=True, allow_none=True),
+        }
+        # Profiles are stored as JSON, not in typed columns: a value stored before the users'
+        # fields changed may be null or missing.
+        profile = _stored_fields(self.profile.fields, required=False, nullable=True)
+        user = Schema.from_dict({**own, **profile}, name="user_out")(unknown=EXCLUDE)
+        create = dict(type(self.profile.create_schema)._declared_fields)
+        update = dict(type(self.profile.update_schema)._declared_fields)
+
+        def email(*, required: bool) -> fields.Field:  # type: ignore[type-arg]
+            return fields.String(
+                required=required,
+                validate=[validate.Email(), validate.Length(max=MAX_EMAIL_LENGTH)],
+            )
+
+        def password(*, required: bool, **kwargs: Any) -> fields.Field:  # type: ignore[type-arg]
+            return fields.String(
+                required=required,
+                validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH),
+                **kwargs,
+            )
+
+        flags = {
+            "verified": StrictBoolean(
+                metadata={"description": "whether the email counts as proven (no mail is sent)"}
+            ),
+            "disabled": StrictBoolean(
+                metadata={"description": "true ends the user's sessions and refuses sign-in"}
+            ),
+        }
+        bodies = {
+            "SignupInput": {
+                "email": email(required=True),
+                "password": password(required=True),
+                **create,
+            },
+            "UserInput": {
+                "email": email(required=True),
+                "password": password(
+                    required=False,
+                    allow_none=True,
+                    metadata={
+                        "description": "absent or null: the user signs in through OAuth "
+                        "(or sets a password with a reset)"
+                    },
+                ),
+                "verified": flags["verified"],
+                **create,
+            },
+            "UserPatch": {
+                "email": email(required=False),
+                "password": password(
+                    required=False,
+                    metadata={"description": "a new password ends the user's sessions"},
+                ),
+                **flags,
+                **update,
+            },
+            "ProfilePatch": update,
+        }
+        self._register("User", user)
+        for name, declared in bodies.items():
+            schema = Schema.from_dict(declared, name=name)(unknown=RAISE)
+            self._register(name, schema)
 
     def _register_collection(self, coll: Collection) -> None:
         name, p = coll.name, pascal(coll.name)
@@ -1921,6 +2451,499 @@ class _Builder:
                     "when (`occurred_at`) and from where (`source`). Filters combine with "
                     "AND; a malformed one is a 400.",
                 )
+            },
+        )
+
+    def _auth_paths(self) -> None:
+        """The end user's own endpoints: the public ones (rate-limited per client address)
+        and those of a signed-in user (a session, never an API key)."""
+        body_errors = (400, 404, 413, 415, 429, 503)
+        mine_read, mine_write = (401, 404, 503), (400, 401, 403, 404, 413, 415, 503)
+        session_headers = {"Cache-Control": "NoStore", "Set-Cookie": "SetCookie"}
+        signed_in = ref("SignedIn")
+        self.spec.path(
+            "/auth/signup",
+            operations={
+                "post": _operation(
+                    "authSignup",
+                    TAG_AUTH,
+                    "Sign up with an email and a password",
+                    _responses(
+                        {
+                            "201": _ok(
+                                "The new user, signed in; or, when the project requires a "
+                                "verified email, signed up only (a verification link was "
+                                "mailed).",
+                                {"oneOf": [signed_in, ref("VerificationPending")]},
+                                {"Cache-Control": "SessionNoStore", "Set-Cookie": "SetCookie"},
+                            )
+                        },
+                        (*body_errors, 403, 409, 422),
+                    ),
+                    body=_body(
+                        ref("SignupInput"), "The email, the password and the profile fields."
+                    ),
+                    description="A 403 when the project has sign-up disabled; a 409 when the "
+                    "email (ignoring case) already has an account. Rate-limited per client "
+                    "address, with the other sign-in endpoints.",
+                    security=PUBLIC,
+                )
+            },
+        )
+        self.spec.path(
+            "/auth/login",
+            operations={
+                "post": _operation(
+                    "authLogin",
+                    TAG_AUTH,
+                    "Sign in with an email and a password",
+                    _responses(
+                        {"200": _ok("A new session.", signed_in, session_headers)},
+                        (*body_errors, 401, 403),
+                    ),
+                    body=_body(ref("LoginInput"), "The email and the password."),
+                    description="A wrong email or password is a 401 that does not tell which "
+                    "(a disabled account is a 401 too); a 403 with `reason` "
+                    "`email_not_verified` when the project requires a verified email. "
+                    "Rate-limited per client address.",
+                    security=PUBLIC,
+                )
+            },
+        )
+        self.spec.path(
+            "/auth/logout",
+            operations={
+                "post": _operation(
+                    "authLogout",
+                    TAG_AUTH,
+                    "End the current session",
+                    _responses(
+                        {
+                            "204": _ok(
+                                "Ended; the session cookies are cleared.",
+                                None,
+                                {"Set-Cookie": "SetCookie"},
+                            )
+                        },
+                        (401, 403, 404, 503),
+                    ),
+                    security=SESSION_WRITE,
+                )
+            },
+        )
+        self.spec.path(
+            "/auth/me",
+            operations={
+                "get": _operation(
+                    "authMe",
+                    TAG_AUTH,
+                    "Get the signed-in user",
+                    _responses({"200": _ok("The user.", ref("User"))}, mine_read),
+                    security=SESSION_READ,
+                ),
+                "patch": _operation(
+                    "authMeUpdate",
+                    TAG_AUTH,
+                    "Change the signed-in user's profile fields",
+                    _responses({"200": _ok("The changed user.", ref("User"))}, (*mine_write, 422)),
+                    body=_body(ref("ProfilePatch"), "The profile fields to change; others stay."),
+                    description="Profile fields only: the email and the password have their "
+                    "own endpoints.",
+                    security=SESSION_WRITE,
+                ),
+            },
+        )
+        self.spec.path(
+            "/auth/password",
+            operations={
+                "post": _operation(
+                    "authPasswordChange",
+                    TAG_AUTH,
+                    "Change the signed-in user's password",
+                    _responses({"204": _ok("Changed.")}, (*mine_write, 422)),
+                    body=_body(ref("PasswordChangeInput"), "The current and the new password."),
+                    description="Every other session of the user ends; this one stays. A "
+                    "wrong current password is a 422.",
+                    security=SESSION_WRITE,
+                )
+            },
+        )
+        self.spec.path(
+            "/auth/email-change",
+            operations={
+                "post": _operation(
+                    "authEmailChange",
+                    TAG_AUTH,
+                    "Ask to change the signed-in user's email address",
+                    _responses(
+                        {"202": _ok("A confirmation link was mailed to the new address.")},
+                        (*mine_write, 409, 422),
+                    ),
+                    body=_body(ref("EmailChangeInput"), "The new address."),
+                    description="The account keeps its address until the mailed link is "
+                    "followed (`/auth/email-change/confirm`). A 409 when another account has "
+                    "the new address.",
+                    security=SESSION_WRITE,
+                )
+            },
+        )
+        self._confirm_path(
+            "/auth/email-change/confirm",
+            "authEmailChangeConfirm",
+            "Confirm a new email address",
+            "The user, with the new (and so verified) address.",
+            extra_errors=(409,),
+        )
+        self.spec.path(
+            "/auth/password-reset",
+            operations={
+                "post": _operation(
+                    "authPasswordReset",
+                    TAG_AUTH,
+                    "Ask for a password reset link",
+                    _responses(
+                        {"202": _ok("Accepted, whether or not an account has the address.")},
+                        (*body_errors, 422),
+                    ),
+                    body=_body(ref("EmailInput"), "The account's address."),
+                    description="If an enabled account has the address, a link to "
+                    "`/auth/password-reset/confirm` (or the project's own page) is mailed to "
+                    "it. The answer is the same either way; a malformed address is a 422. "
+                    "Rate-limited per client address.",
+                    security=PUBLIC,
+                )
+            },
+        )
+        self.spec.path(
+            "/auth/password-reset/confirm",
+            operations={
+                "post": _operation(
+                    "authPasswordResetConfirm",
+                    TAG_AUTH,
+                    "Set a new password with a reset link's token",
+                    _responses({"200": _ok("The user.", ref("UserResult"))}, (*body_errors, 422)),
+                    body=_body(ref("PasswordResetConfirmInput"), "The token and the new password."),
+                    description="Every session of the user ends; following the link also "
+                    "proves the address (the user becomes verified). An invalid, used or "
+                    "expired token is a 422.",
+                    security=PUBLIC,
+                )
+            },
+        )
+        self.spec.path(
+            "/auth/verify-email",
+            operations={
+                "post": _operation(
+                    "authVerifyEmail",
+                    TAG_AUTH,
+                    "Ask for a new verification link",
+                    _responses(
+                        {"202": _ok("Accepted, whether or not an account has the address.")},
+                        (*body_errors, 422),
+                    ),
+                    body=_body(ref("EmailInput"), "The account's address."),
+                    description="If an enabled, unverified account has the address, a link to "
+                    "`/auth/verify-email/confirm` (or the project's own page) is mailed to it. "
+                    "The answer is the same either way. Rate-limited per client address.",
+                    security=PUBLIC,
+                )
+            },
+        )
+        self._confirm_path(
+            "/auth/verify-email/confirm",
+            "authVerifyEmailConfirm",
+            "Verify an email address",
+            "The user, now verified.",
+        )
+        self.spec.path(
+            "/auth/sessions",
+            operations={
+                "get": _operation(
+                    "authSessionsList",
+                    TAG_AUTH,
+                    "List the signed-in user's sessions",
+                    _responses({"200": _ok("The sessions.", ref("SessionList"))}, mine_read),
+                    security=SESSION_READ,
+                )
+            },
+        )
+        self.spec.path(
+            "/auth/sessions/{session_id}",
+            parameters=_params("SessionId"),
+            operations={
+                "delete": _operation(
+                    "authSessionsRevoke",
+                    TAG_AUTH,
+                    "End one of the signed-in user's sessions",
+                    _responses(
+                        {
+                            "204": _ok(
+                                "Ended (the cookies are cleared when it was this one).",
+                                None,
+                                {"Set-Cookie": "SetCookie"},
+                            )
+                        },
+                        (401, 403, 404, 503),
+                    ),
+                    description="Another user's session is a 404. Ending one again is harmless.",
+                    security=SESSION_WRITE,
+                )
+            },
+        )
+
+    def _confirm_path(
+        self,
+        path: str,
+        operation_id: str,
+        summary: str,
+        result: str,
+        extra_errors: tuple[int, ...] = (),
+    ) -> None:
+        """A mailed link's confirmation: GET when the link is followed, POST from an app."""
+        description = "An invalid, used or expired token is a 422. Rate-limited per client address."
+        self.spec.path(
+            path,
+            operations={
+                "get": _operation(
+                    f"{operation_id}Link",
+                    TAG_AUTH,
+                    f"{summary} (the mailed link, followed)",
+                    _responses(
+                        {"200": _ok(result, ref("UserResult"))},
+                        (404, 422, 429, 503, *extra_errors),
+                    ),
+                    parameters=_params("MailedToken"),
+                    description=description,
+                    security=PUBLIC,
+                ),
+                "post": _operation(
+                    operation_id,
+                    TAG_AUTH,
+                    summary,
+                    _responses(
+                        {"200": _ok(result, ref("UserResult"))},
+                        (400, 404, 413, 415, 422, 429, 503, *extra_errors),
+                    ),
+                    body=_body(ref("TokenInput"), "The mailed link's token."),
+                    description=description,
+                    security=PUBLIC,
+                ),
+            },
+        )
+
+    def _oauth_paths(self) -> None:
+        self.spec.path(
+            "/auth/oauth/{provider}/authorize",
+            parameters=_params("ProviderName"),
+            operations={
+                "get": _operation(
+                    "authOauthAuthorize",
+                    TAG_AUTH,
+                    "Start signing in with an OAuth provider",
+                    _responses(
+                        {
+                            "302": _ok(
+                                "To the provider's authorization page.",
+                                None,
+                                {
+                                    "Location": "Redirect",
+                                    "Cache-Control": "NoStore",
+                                    "Set-Cookie": "SetCookie",
+                                },
+                            )
+                        },
+                        (404, 422, 429, 502, 503),
+                    ),
+                    parameters=_params("RedirectTo"),
+                    description="For a browser to follow: the authorization-code flow with "
+                    "`state`, an OpenID Connect `nonce` and PKCE (S256), bound to the browser "
+                    "by the `cairn_oauth` cookie. The provider sends the browser back to "
+                    "`/auth/oauth/{provider}/callback`. An unknown provider is a 404; a "
+                    "`redirect_to` the project does not allow is a 422; a provider that "
+                    "cannot be reached a 502. Rate-limited per client address.",
+                    security=PUBLIC,
+                )
+            },
+        )
+        self.spec.path(
+            "/auth/oauth/{provider}/callback",
+            parameters=_params("ProviderName"),
+            operations={
+                "get": _operation(
+                    "authOauthCallback",
+                    TAG_AUTH,
+                    "Finish signing in with an OAuth provider",
+                    _responses(
+                        {
+                            "302": _ok(
+                                "Back to the sign-in's `redirect_to`. Signed in: the session "
+                                "in the URL fragment (`#token=…&expires_at=…&csrf_token=…`) "
+                                "and in the session cookies. Failed: "
+                                "`#error=…&error_description=…&status=…` (or, when the "
+                                "provider reported the error, `#error=…`).",
+                                None,
+                                {
+                                    "Location": "Redirect",
+                                    "Cache-Control": "NoStore",
+                                    "Set-Cookie": "SetCookie",
+                                },
+                            )
+                        },
+                        (400, 404, 429, 503),
+                    ),
+                    parameters=_params(
+                        "OAuthState", "OAuthCode", "OAuthError", "OAuthErrorDescription"
+                    ),
+                    description="Called by the provider through the browser, never by an "
+                    "app. The identity is linked to the user it signed in before, else to "
+                    "the user with its email (when the provider says the address is "
+                    "verified), else a new user is made (when sign-up is open). A missing, "
+                    "unknown, expired or used `state`, or one started in another browser, is "
+                    "a 400: there is nowhere safe to send the browser. Rate-limited per "
+                    "client address.",
+                    security=PUBLIC,
+                )
+            },
+        )
+
+    def _user_paths(self) -> None:
+        read, write = (401, 403, 404, 429, 503), (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+        self.spec.path(
+            "/users",
+            operations={
+                "get": _operation(
+                    "usersList",
+                    TAG_USERS,
+                    "List the project's users",
+                    _responses(
+                        {"200": _ok("A page of users.", ref("UserList"), {"Link": "Link"})},
+                        (400, *read),
+                    ),
+                    parameters=_params("UserSearch", "Limit", "Cursor"),
+                ),
+                "post": _operation(
+                    "usersCreate",
+                    TAG_USERS,
+                    "Create a user",
+                    _responses(
+                        {"201": _ok("The user.", ref("User"), {"Location": "Location"})}, write
+                    ),
+                    body=_body(ref("UserInput"), "The email, optionally a password, profile."),
+                    description="No mail is sent. A 409 when the email (ignoring case) "
+                    "already has an account.",
+                ),
+            },
+        )
+        self.spec.path(
+            "/users/{user_id}",
+            parameters=_params("UserId"),
+            operations={
+                "get": _operation(
+                    "usersGet",
+                    TAG_USERS,
+                    "Get a user",
+                    _responses({"200": _ok("The user.", ref("User"))}, read),
+                ),
+                "patch": _operation(
+                    "usersUpdate",
+                    TAG_USERS,
+                    "Change a user",
+                    _responses({"200": _ok("The changed user.", ref("User"))}, write),
+                    body=_body(ref("UserPatch"), "The keys to change; others stay."),
+                    description="A new password or `disabled: true` ends the user's sessions.",
+                ),
+                "delete": _operation(
+                    "usersDelete",
+                    TAG_USERS,
+                    "Delete a user",
+                    _responses({"204": _ok("Deleted.")}, read),
+                    description="Its sessions, mailed links and linked OAuth identities go; "
+                    "records it owns stay (their `owner` keeps the id).",
+                ),
+            },
+        )
+        self.spec.path(
+            "/users/{user_id}/logout",
+            parameters=_params("UserId"),
+            operations={
+                "post": _operation(
+                    "usersLogout",
+                    TAG_USERS,
+                    "End every session of a user",
+                    _responses({"200": _ok("How many ended.", ref("SessionsEnded"))}, read),
+                )
+            },
+        )
+
+    def _provider_paths(self) -> None:
+        read, write = (401, 403, 404, 429, 503), (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+        self.spec.path(
+            "/auth/providers",
+            operations={
+                "get": _operation(
+                    "providersList",
+                    TAG_PROVIDERS,
+                    "List OAuth providers",
+                    _responses(
+                        {
+                            "200": _ok(
+                                "A page of providers.", ref("AuthProviderList"), {"Link": "Link"}
+                            )
+                        },
+                        (400, *read),
+                    ),
+                    parameters=_params("Limit", "Cursor"),
+                ),
+                "post": _operation(
+                    "providersCreate",
+                    TAG_PROVIDERS,
+                    "Declare an OAuth provider",
+                    _responses(
+                        {
+                            "201": _ok(
+                                "The provider (never its secret).",
+                                ref("AuthProvider"),
+                                {"Location": "Location"},
+                            )
+                        },
+                        write,
+                    ),
+                    body=_body(ref("AuthProviderInput"), "The provider, with its client secret."),
+                    description="A preset (`google`, `github`) or a generic OpenID Connect "
+                    "provider by its discovery URL. A name already taken is a 409.",
+                ),
+            },
+        )
+        self.spec.path(
+            "/auth/providers/{provider_id}",
+            parameters=_params("ProviderId"),
+            operations={
+                "get": _operation(
+                    "providersGet",
+                    TAG_PROVIDERS,
+                    "Get an OAuth provider",
+                    _responses({"200": _ok("The provider.", ref("AuthProvider"))}, read),
+                ),
+                "put": _operation(
+                    "providersReplace",
+                    TAG_PROVIDERS,
+                    "Replace an OAuth provider's definition",
+                    _responses({"200": _ok("The provider.", ref("AuthProvider"))}, write),
+                    body=_body(
+                        ref("AuthProviderReplaceInput"),
+                        "The whole definition; without `client_secret` the stored one is kept.",
+                    ),
+                    description="Saving what is stored changes nothing (not even `version`). "
+                    "A rename carries the linked identities along. A name already taken is a "
+                    "409.",
+                ),
+                "delete": _operation(
+                    "providersDelete",
+                    TAG_PROVIDERS,
+                    "Delete an OAuth provider",
+                    _responses({"204": _ok("Deleted.")}, read),
+                    description="The identities linked through it go too (their users stay).",
+                ),
             },
         )
 

@@ -226,6 +226,8 @@ def get_provider(conn: Connection, project_id: UUID, provider_id: UUID) -> Provi
 
 def find_provider(conn: Connection, project_id: UUID, name: str) -> tuple[Provider, bytes]:
     """The provider called `name` and its sealed client secret; NotFound otherwise."""
+    if not NAMED.fullmatch(name):  # no provider has such a name (nor may a query hold it)
+        raise NotFound(f"no OAuth provider named '{name}' in this project")
     row = (
         conn.execute(
             select(*_COLUMNS, auth_providers.c.client_secret).where(

@@ -21,7 +21,7 @@ from cairn.audit import service as audit
 from cairn.auth.passwords import Hasher, check_password
 from cairn.auth.principal import Principal
 from cairn.db.ids import new_id
-from cairn.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from cairn.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from cairn.tenancy.service import Project
 from cairn.users import sessions
 from cairn.users.models import users
@@ -403,6 +403,12 @@ def set_password(
 # -- administration ---------------------------------------------------------------------
 
 
+def count_users(conn: Connection, project_id: UUID) -> int:
+    return int(
+        conn.execute(select(func.count()).where(users.c.project_id == project_id)).scalar() or 0
+    )
+
+
 def list_users(
     conn: Connection,
     project_id: UUID,
@@ -412,6 +418,8 @@ def list_users(
     after: UUID | None = None,
 ) -> tuple[list[User], bool]:
     """Users in sign-up order, a page at a time; `search` matches the start of the email."""
+    if search and "\x00" in search:
+        raise BadRequest("search contains a NUL character (\\u0000)")
     query = select(*_COLUMNS).where(users.c.project_id == project_id)
     if search:
         escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -68,8 +68,11 @@ class AuthSettings:
 
     def redirect_allowed(self, url: str) -> bool:
         """Whether OAuth may send the browser back to `url`: it must match a pattern of the
-        allow-list (`*` matches within the URL), and be http(s)."""
+        allow-list (`*` matches within the URL), be http(s), and hold no control character
+        (a line break could not be sent back in the callback's Location header)."""
         if not url.startswith(("https://", "http://")):
+            return False
+        if any(c < " " or c == "\x7f" for c in url):
             return False
         return any(fnmatch.fnmatchcase(url, pattern) for pattern in self.redirect_allow)
 

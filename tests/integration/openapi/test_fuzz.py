@@ -15,11 +15,21 @@ of webhooks and schedules also draw from small sets of valid bodies (loopback UR
 expressions), else nearly all would be 422s. Whatever the fuzzer declared is deleted at the
 end, before any later test's worker could run it.
 
+End users: the project declares profile fields, a redirect allow-list and a GitHub-preset
+provider (its authorize step needs no network). The signed-in user's endpoints are called with
+a user's session, never the admin key (which they answer with a 401): one user's session for
+reading and changing itself, another's for changing its password (to the same one, the only
+body that can succeed), a third's for signing out; ending a session gets a second session of
+the first user. Admin user changes, deletes and sign-outs get a victim user; provider
+replacements and deletes a victim provider. Sign-in, the password change, provider bodies and
+the authorize step's redirect_to also draw from small sets of valid values.
+
 Inputs that once reached server bugs the fuzzer found (NUL characters, JSON Postgres cannot
 store, datetimes outside years 1-9999 in UTC, overlong key lifetimes, malformed batch ids) have
 regression tests at the end of this file, and so do the bugs it found in webhooks, schedules
 and jobs (bad job ids, malformed URLs and ports, crons that never fire, odd time zones, forged
-sealed secrets, export paths outside the data dir).
+sealed secrets, export paths outside the data dir) and in users and OAuth (NUL characters in a
+user search or a provider name, a line break in an OAuth redirect_to).
 """
 
 from __future__ import annotations
@@ -53,7 +63,7 @@ from cairn.tenancy.service import Project
 from cairn.webhooks import delivery
 from cairn.webhooks.models import webhooks as webhooks_table
 from tests.conftest import auth
-from tests.factories import apply_yaml, enqueue_failing_job, make_key, make_project, run_queued
+from tests.factories import apply_file, enqueue_failing_job, make_key, make_project, run_queued
 
 FUZZ_PROJECT = """
 collections:
@@ -80,7 +90,19 @@ collections:
       author: {type: relation, collection: authors, on_delete: set_null}
       reviewers: {type: relation, collection: authors, multiple: true, on_delete: set_null}
     indexes: [{fields: [status, posted_at]}]
+users:
+  fields:
+    display_name: {type: text, max_length: 80}
+    age: {type: integer, min: 0}
+    plan: {type: select, values: [free, pro], required: true, default: free}
+    born: {type: date}
+    prefs: {type: json}
+auth:
+  redirect_allow: ["https://app.example.com/*"]
+  providers:
+    - {name: gh, preset: github, client_id: fuzz-client, client_secret: fuzz-secret}
 """
+PASSWORD = "correct horse battery"
 
 RECORD_OPERATIONS = [
     (method, f"/collections/{collection}/records{suffix}")
@@ -123,6 +145,37 @@ AUTOMATION_OPERATIONS = [
     ("GET", "/jobs/{job_id}"),
     ("POST", "/jobs/{job_id}/retry"),
 ]
+USER_OPERATIONS = [
+    ("POST", "/auth/signup"),
+    ("POST", "/auth/login"),
+    ("POST", "/auth/logout"),
+    ("GET", "/auth/me"),
+    ("PATCH", "/auth/me"),
+    ("POST", "/auth/password"),
+    ("POST", "/auth/email-change"),
+    ("GET", "/auth/email-change/confirm"),
+    ("POST", "/auth/email-change/confirm"),
+    ("POST", "/auth/password-reset"),
+    ("POST", "/auth/password-reset/confirm"),
+    ("POST", "/auth/verify-email"),
+    ("GET", "/auth/verify-email/confirm"),
+    ("POST", "/auth/verify-email/confirm"),
+    ("GET", "/auth/sessions"),
+    ("DELETE", "/auth/sessions/{session_id}"),
+    ("GET", "/auth/oauth/{provider}/authorize"),
+    ("GET", "/auth/oauth/{provider}/callback"),
+    ("GET", "/users"),
+    ("POST", "/users"),
+    ("GET", "/users/{user_id}"),
+    ("PATCH", "/users/{user_id}"),
+    ("POST", "/users/{user_id}/logout"),  # before the victim is deleted
+    ("DELETE", "/users/{user_id}"),
+    ("GET", "/auth/providers"),
+    ("POST", "/auth/providers"),
+    ("GET", "/auth/providers/{provider_id}"),
+    ("PUT", "/auth/providers/{provider_id}"),
+    ("DELETE", "/auth/providers/{provider_id}"),
+]
 NOT_FUZZED = {("PUT", "/collections/{name}"), ("DELETE", "/collections/{name}")}
 
 CHECKS = [
@@ -142,12 +195,13 @@ class Target:
     # Path parameters that name something real, so that half of the cases of an operation
     # on one resource reach it: (method, path) → parameters.
     known: dict[tuple[str, str], dict[str, str]]
+    # The credential of operations not called with the admin key: (method, path) → headers.
+    credentials: dict[tuple[str, str], dict[str, str]]
 
 
 @pytest.fixture(scope="module")
 def target(settings: Settings, runtime: Runtime) -> Iterator[Target]:
-    project = make_project(runtime)
-    apply_yaml(runtime, project, FUZZ_PROJECT)
+    project = apply_file(runtime, make_project(runtime), FUZZ_PROJECT)
     app = create_app(settings, runtime)
     headers = auth(make_key(runtime, project, scope="admin"))
     client = app.test_client()
@@ -202,8 +256,9 @@ def target(settings: Settings, runtime: Runtime) -> Iterator[Target]:
         known[("GET", path)] = known[("PATCH", path)] = {"id": ids[0]}
         known[("DELETE", path)] = {"id": ids[-1]}
     known.update(_automation_fixtures(runtime, project, client, base, headers))
+    credentials = _user_fixtures(client, base, headers, known)
     schema = schemathesis.openapi.from_wsgi(f"{base}/openapi.json", app, headers=headers)
-    yield Target(app, schema, headers, known)
+    yield Target(app, schema, headers, known, credentials)
     # What the fuzzer declared must never run: later tests' workers would tick its schedules
     # (exports to generated paths) and deliver its webhooks (to generated hosts).
     with runtime.db.tenant(project.id) as conn:
@@ -260,6 +315,70 @@ def _automation_fixtures(
     }
 
 
+def _user_fixtures(
+    client: Any, base: str, headers: dict[str, str], known: dict[tuple[str, str], dict[str, str]]
+) -> dict[tuple[str, str], dict[str, str]]:
+    """Users with sessions for the signed-in user's endpoints, a victim user and a victim
+    provider; answers the session each end-user operation is called with."""
+
+    def signed_up(email: str) -> tuple[str, str]:
+        response = client.post(
+            f"{base}/auth/signup", json={"email": email, "password": PASSWORD, "age": 36}
+        )
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["user"]["id"], response.get_json()["token"]
+
+    ada, reader = signed_up("ada@fuzz.test")
+    _, changer = signed_up("bob@fuzz.test")
+    _, leaver = signed_up("cy@fuzz.test")
+    second = client.post(
+        f"{base}/auth/login", json={"email": "ada@fuzz.test", "password": PASSWORD}
+    )
+    assert second.status_code == 200, second.get_json()
+    mine = client.get(f"{base}/auth/sessions", headers=auth(second.get_json()["token"]))
+    [ended] = [s["id"] for s in mine.get_json()["items"] if s["current"]]
+    victim = client.post(f"{base}/users", json={"email": "victim@fuzz.test"}, headers=headers)
+    assert victim.status_code == 201, victim.get_json()
+    providers = client.get(f"{base}/auth/providers", headers=headers).get_json()["items"]
+    [github] = [p["id"] for p in providers if p["name"] == "gh"]
+    doomed = client.post(
+        f"{base}/auth/providers",
+        json={"name": "victim", "preset": "github", "client_id": "x", "client_secret": "y"},
+        headers=headers,
+    )
+    assert doomed.status_code == 201, doomed.get_json()
+    user_path, provider_path = "/users/{user_id}", "/auth/providers/{provider_id}"
+    known.update(
+        {
+            ("GET", user_path): {"user_id": ada},
+            ("PATCH", user_path): {"user_id": victim.get_json()["id"]},
+            ("DELETE", user_path): {"user_id": victim.get_json()["id"]},
+            ("POST", f"{user_path}/logout"): {"user_id": victim.get_json()["id"]},
+            ("DELETE", "/auth/sessions/{session_id}"): {"session_id": ended},
+            ("GET", provider_path): {"provider_id": github},
+            ("PUT", provider_path): {"provider_id": doomed.get_json()["id"]},
+            ("DELETE", provider_path): {"provider_id": doomed.get_json()["id"]},
+            ("GET", "/auth/oauth/{provider}/authorize"): {"provider": "gh"},
+            ("GET", "/auth/oauth/{provider}/callback"): {"provider": "gh"},
+        }
+    )
+    as_reader = {
+        (method, path): auth(reader)
+        for method, path in [
+            ("GET", "/auth/me"),
+            ("PATCH", "/auth/me"),
+            ("POST", "/auth/email-change"),
+            ("GET", "/auth/sessions"),
+            ("DELETE", "/auth/sessions/{session_id}"),
+        ]
+    }
+    return {
+        **as_reader,
+        ("POST", "/auth/password"): auth(changer),
+        ("POST", "/auth/logout"): auth(leaver),
+    }
+
+
 def test_the_fuzzed_operations_are_the_whole_document(target: Target) -> None:
     documented = {
         (method.upper(), path)
@@ -268,6 +387,7 @@ def test_the_fuzzed_operations_are_the_whole_document(target: Target) -> None:
         if method in ("get", "post", "put", "patch", "delete")
     }
     fuzzed = set(RECORD_OPERATIONS) | set(OTHER_OPERATIONS) | set(AUTOMATION_OPERATIONS)
+    fuzzed |= set(USER_OPERATIONS)
     assert documented == fuzzed | NOT_FUZZED
 
 
@@ -313,6 +433,26 @@ _SCHEDULE_OPTIONAL = {
     "timezone": st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
     "enabled": st.booleans(),
 }
+_PROVIDER_FIELDS = {
+    "client_id": st.text(min_size=1, max_size=20).filter(str.strip),
+    "client_secret": st.text(min_size=1, max_size=20).filter(str.strip),
+}
+_PROVIDERS = st.one_of(
+    st.fixed_dictionaries(
+        {"name": _NAMES, "preset": st.sampled_from(["github", "google"]), **_PROVIDER_FIELDS},
+        optional={"scopes": st.sampled_from([["openid"], ["openid", "email"]])},
+    ),
+    st.fixed_dictionaries(
+        {
+            "name": _NAMES,
+            "discovery_url": st.sampled_from(
+                ["http://127.0.0.1:9/.well-known/openid-configuration", "https://localhost:9/"]
+            ),
+            **_PROVIDER_FIELDS,
+        },
+        optional={"scopes": st.sampled_from([["openid"], ["openid", "profile", "openid"]])},
+    ),
+)
 VALID_BODIES: dict[tuple[str, str], st.SearchStrategy[dict[str, Any]]] = {
     ("POST", "/webhooks"): st.fixed_dictionaries(
         {"name": _NAMES, **_WEBHOOK_FIELDS}, optional=_WEBHOOK_OPTIONAL
@@ -325,6 +465,25 @@ VALID_BODIES: dict[tuple[str, str], st.SearchStrategy[dict[str, Any]]] = {
     ),
     ("PATCH", "/schedules/{schedule_id}"): st.fixed_dictionaries(
         {}, optional={"name": _NAMES, **_SCHEDULE_FIELDS, **_SCHEDULE_OPTIONAL}
+    ),
+    ("POST", "/auth/login"): st.fixed_dictionaries(
+        {
+            "email": st.sampled_from(["ada@fuzz.test", "ADA@fuzz.test", "nobody@fuzz.test"]),
+            "password": st.sampled_from([PASSWORD, "wrong horse battery"]),
+        }
+    ),
+    ("POST", "/auth/password"): st.just({"current_password": PASSWORD, "new_password": PASSWORD}),
+    ("POST", "/auth/providers"): _PROVIDERS,
+    ("PUT", "/auth/providers/{provider_id}"): _PROVIDERS,
+}
+# Query parameters the server accepts, likewise: a redirect_to on the project's allow-list.
+VALID_QUERIES: dict[tuple[str, str], st.SearchStrategy[dict[str, Any]]] = {
+    ("GET", "/auth/oauth/{provider}/authorize"): st.fixed_dictionaries(
+        {
+            "redirect_to": st.sampled_from(
+                ["https://app.example.com/", "https://app.example.com/in?x=1#top"]
+            )
+        }
     ),
 }
 
@@ -343,10 +502,17 @@ def _strategy(target: Target, method: str, path: str) -> st.SearchStrategy[Any]:
         strategies.append(
             bodies.flatmap(lambda body: operation.as_strategy(body=body, path_parameters=known))
         )
+    queries = VALID_QUERIES.get((method, path))
+    if queries is not None:
+        strategies.append(
+            queries.flatmap(lambda query: operation.as_strategy(query=query, path_parameters=known))
+        )
     return st.one_of(strategies)
 
 
 def _fuzz(target: Target, method: str, path: str) -> None:
+    headers = target.credentials.get((method, path), target.headers)
+
     @hypothesis.settings(
         max_examples=25,
         deadline=None,
@@ -362,7 +528,7 @@ def _fuzz(target: Target, method: str, path: str) -> None:
     )
     @given(case=_strategy(target, method, path))
     def run(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers=target.headers, checks=CHECKS)
+        case.call_and_validate(headers=headers, checks=CHECKS)
 
     run()
 
@@ -379,6 +545,11 @@ def test_fuzz_admin_and_service(target: Target, method: str, path: str) -> None:
 
 @pytest.mark.parametrize(("method", "path"), AUTOMATION_OPERATIONS)
 def test_fuzz_webhooks_schedules_jobs(target: Target, method: str, path: str) -> None:
+    _fuzz(target, method, path)
+
+
+@pytest.mark.parametrize(("method", "path"), USER_OPERATIONS)
+def test_fuzz_users_and_auth(target: Target, method: str, path: str) -> None:
     _fuzz(target, method, path)
 
 
@@ -593,3 +764,31 @@ def _webhook_action(**action: Any) -> dict[str, Any]:
 )
 def test_a_bad_schedule_is_422(target: Target, body: dict[str, Any]) -> None:
     _assert_refused(_send(target, "POST", "/schedules", json=_named(body)), 422)
+
+
+# -- regression tests for bugs found in users and OAuth ---------------------------------------
+
+
+@_bug("list_users put a NUL character into a LIKE pattern: the driver refuses it, a 500")
+def test_a_user_search_with_a_nul_character_is_400(target: Target) -> None:
+    _assert_refused(_send(target, "GET", "/users", query_string={"search": "a\x00"}), 400)
+
+
+@_bug("find_provider looked a NUL-holding name up in the database: the driver refused, a 500")
+@pytest.mark.parametrize("name", ["g%00h", "G", "g" * 64], ids=["nul", "capital", "too-long"])
+def test_an_impossible_provider_name_is_404(target: Target, name: str) -> None:
+    query = {"redirect_to": "https://app.example.com/"}
+    path = f"/auth/oauth/{name}/authorize"
+    _assert_refused(_send(target, "GET", path, query_string=query), 404)
+
+
+@_bug(
+    "redirect_allowed let control characters through (`*` matches them): the callback then "
+    "put a line break into its Location header, which werkzeug refuses, a 500"
+)
+@pytest.mark.parametrize("bad", ["\r\nX-Evil: 1", "\n", "\x00", "\x7f"])
+def test_a_redirect_to_with_a_control_character_is_422(target: Target, bad: str) -> None:
+    query = {"redirect_to": f"https://app.example.com/x{bad}"}
+    response = _send(target, "GET", "/auth/oauth/gh/authorize", query_string=query)
+    _assert_refused(response, 422)
+    assert "redirect_to" in response.get_json()["errors"]

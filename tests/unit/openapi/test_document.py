@@ -17,8 +17,10 @@ from openapi_spec_validator import validate
 from rq.job import JobStatus
 
 from cairn import durations
+from cairn.auth.principal import Principal
 from cairn.db import named
 from cairn.errors import Invalid
+from cairn.http import tenant
 from cairn.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from cairn.jobs.service import STATUSES as JOB_STATUSES
 from cairn.jobs.service import JobView
@@ -27,6 +29,7 @@ from cairn.openapi.document import (
     COLLECTION_SUFFIXES,
     FIXED_SCHEMAS,
     RECORD_VERBS,
+    USER_SCHEMAS,
     build_document,
     fixed_json_schemas,
     pascal,
@@ -37,6 +40,10 @@ from cairn.schedules import service as schedule_service
 from cairn.schedules.service import ACTIONS as SCHEDULE_ACTIONS
 from cairn.schema.definitions import NAME, load_collection
 from cairn.tenancy.service import Project
+from cairn.users import providers as provider_service
+from cairn.users import service as users_service
+from cairn.users.providers import PRESETS
+from cairn.users.service import user_fields
 from cairn.webhooks import service as webhook_service
 from cairn.webhooks.service import EVENT_TYPES as WEBHOOK_EVENTS
 
@@ -349,11 +356,43 @@ def test_limits_match_the_server() -> None:
     )
 
 
-def test_security_is_bearer_everywhere(document: dict[str, Any]) -> None:
+def test_security_is_bearer_everywhere_but_the_end_user_endpoints(
+    document: dict[str, Any],
+) -> None:
     assert document["security"] == [{"bearerAuth": []}]
-    scheme = document["components"]["securitySchemes"]["bearerAuth"]
+    schemes = document["components"]["securitySchemes"]
+    scheme = schemes["bearerAuth"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     assert "ck_" in scheme["description"]
+    assert (schemes["sessionAuth"]["scheme"], schemes["sessionAuth"]["bearerFormat"]) == (
+        "bearer",
+        "cs_…",
+    )
+    assert {k: schemes["sessionCookie"][k] for k in ("type", "in", "name")} == {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "cairn_session",
+    }
+    assert {k: schemes["csrfToken"][k] for k in ("type", "in", "name")} == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+    }
+    own = {
+        (path, method): operation.get("security")
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters" and "security" in operation
+    }
+    assert own == {(path, method): row[5] for (path, method), row in AUTH_OPERATIONS.items()}
+
+
+def test_session_cookie_names_match_the_server() -> None:
+    assert (
+        document_module.SESSION_COOKIE,
+        document_module.CSRF_COOKIE,
+        document_module.CSRF_HEADER,
+    ) == (tenant.SESSION_COOKIE, tenant.CSRF_COOKIE, tenant.CSRF_HEADER)
 
 
 def test_problem_schema(document: dict[str, Any]) -> None:
@@ -654,6 +693,47 @@ ADMIN_OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str | None, set[int
     ("/jobs/{job_id}", "get"): ("jobsGet", "Jobs", "200", "Job", READ),
     ("/jobs/{job_id}/retry", "post"): ("jobsRetry", "Jobs", "202", "Job", READ | {422}),
     ("/audit", "get"): ("auditList", "Audit log", "200", "AuditEntryList", READ | {400}),
+    ("/users", "get"): ("usersList", "Users", "200", "UserList", READ | {400}),
+    ("/users", "post"): ("usersCreate", "Users", "201", "User", WRITE),
+    ("/users/{user_id}", "get"): ("usersGet", "Users", "200", "User", READ),
+    ("/users/{user_id}", "patch"): ("usersUpdate", "Users", "200", "User", WRITE),
+    ("/users/{user_id}", "delete"): ("usersDelete", "Users", "204", None, READ),
+    ("/users/{user_id}/logout", "post"): ("usersLogout", "Users", "200", "SessionsEnded", READ),
+    ("/auth/providers", "get"): (
+        "providersList",
+        "OAuth providers",
+        "200",
+        "AuthProviderList",
+        READ | {400},
+    ),
+    ("/auth/providers", "post"): (
+        "providersCreate",
+        "OAuth providers",
+        "201",
+        "AuthProvider",
+        WRITE,
+    ),
+    ("/auth/providers/{provider_id}", "get"): (
+        "providersGet",
+        "OAuth providers",
+        "200",
+        "AuthProvider",
+        READ,
+    ),
+    ("/auth/providers/{provider_id}", "put"): (
+        "providersReplace",
+        "OAuth providers",
+        "200",
+        "AuthProvider",
+        WRITE,
+    ),
+    ("/auth/providers/{provider_id}", "delete"): (
+        "providersDelete",
+        "OAuth providers",
+        "204",
+        None,
+        READ,
+    ),
 }
 
 
@@ -677,13 +757,14 @@ def test_admin_operations(document: dict[str, Any], path: str, method: str) -> N
         assert response["content"] == {
             "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
         }
-    body = {"post": "Input", "patch": "Patch"}.get(method)
+    assert "security" not in operation  # the document's: an (admin) API key
+    body = {"post": "Input", "patch": "Patch", "put": "Input"}.get(method)
     if "requestBody" in operation:
         assert body is not None and operation["requestBody"]["required"] is True
         ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         assert ref.endswith(body)
     else:
-        assert path.endswith(("/redeliver", "/retry")) or body is None
+        assert path.endswith(("/redeliver", "/retry", "/logout")) or body is None
 
 
 def test_admin_parameters_and_headers(document: dict[str, Any]) -> None:
@@ -817,19 +898,22 @@ def test_fixed_operation_ids_cannot_collide_with_a_collection(document: dict[str
         for key, op in item.items()
         if key != "parameters"
     ]
-    assert len(fixed) == len(set(fixed)) == 28
+    assert len(fixed) == len(set(fixed)) == 57
+    documented = {row[0] for row in [*ADMIN_OPERATIONS.values(), *AUTH_OPERATIONS.values()]}
+    assert documented <= set(fixed)
     assert not [i for i in fixed if collection_made.match(i)]
     assert all(collection_made.match(i) for i in record_operation_ids("webhooks").values())
 
 
 def test_no_fixed_component_ends_in_a_collection_suffix() -> None:
     names = set(schemas(build_document(PROJECT, [])))
-    assert names == set(FIXED_SCHEMAS) | set(fixed_json_schemas())
+    assert names == set(FIXED_SCHEMAS) | set(fixed_json_schemas()) | set(USER_SCHEMAS)
     assert not [n for n in names if n.endswith(COLLECTION_SUFFIXES)]
 
 
 def test_collections_named_like_the_admin_resources_keep_apart() -> None:
     names = ["webhooks", "webhook", "schedules", "schedule", "jobs", "job", "deliveries"]
+    names += ["users", "session", "sessions", "auth_provider", "signup", "auth", "providers"]
     built = build_document(PROJECT, [collection(n, {"x": {"type": "text"}}) for n in names])
     validate(built)
     ids = [
@@ -840,8 +924,13 @@ def test_collections_named_like_the_admin_resources_keep_apart() -> None:
     ]
     assert len(ids) == len(set(ids))
     assert {"webhooksList", "schedulesRuns", "jobsRetry", "listWebhooks", "getJob"} <= set(ids)
+    assert {"usersList", "authSignup", "listUsers", "createSession", "getAuthProvider"} <= set(ids)
     assert schemas(built)["Webhook"]["properties"]["url"] == {"type": "string"}
     assert "WebhookRecord" in schemas(built) and "ScheduleRecord" in schemas(built)
+    assert "UsersRecord" in schemas(built) and "email" in schemas(built)["User"]["properties"]
+    assert (
+        "SessionRecord" in schemas(built) and "current" in schemas(built)["Session"]["properties"]
+    )
 
 
 def _validator(document: dict[str, Any], name: str) -> Draft202012Validator:
@@ -974,3 +1063,566 @@ def test_stored_actions_conform_without_their_secrets(document: dict[str, Any]) 
                 loaded.name, loaded.cron, loaded.timezone, stored
             ).to_dict()["action"]
             assert "secret" not in shown and action.is_valid(shown), shown
+
+
+# -- end users, OAuth providers ---------------------------------------------------------------
+
+BODY = {400, 404, 413, 415, 429, 503}  # a public endpoint's with a JSON body
+MINE_READ = {401, 404, 503}
+MINE_WRITE = {400, 401, 403, 404, 413, 415, 503}
+PUBLIC: list[dict[str, list[str]]] = []
+SESSION_READ = [{"sessionAuth": []}, {"sessionCookie": []}]
+SESSION_WRITE = [{"sessionAuth": []}, {"sessionCookie": [], "csrfToken": []}]
+SIGNED_UP = {
+    "oneOf": [
+        {"$ref": "#/components/schemas/SignedIn"},
+        {"$ref": "#/components/schemas/VerificationPending"},
+    ]
+}
+
+# (path, method) → (operationId, tag, success status, success schema, error statuses, security)
+AUTH_OPERATIONS: dict[
+    tuple[str, str],
+    tuple[str, str, str, str | dict[str, Any] | None, set[int], list[dict[str, list[str]]]],
+] = {
+    ("/auth/signup", "post"): (
+        "authSignup",
+        "Auth",
+        "201",
+        SIGNED_UP,
+        BODY | {403, 409, 422},
+        PUBLIC,
+    ),
+    ("/auth/login", "post"): ("authLogin", "Auth", "200", "SignedIn", BODY | {401, 403}, PUBLIC),
+    ("/auth/logout", "post"): (
+        "authLogout",
+        "Auth",
+        "204",
+        None,
+        {401, 403, 404, 503},
+        SESSION_WRITE,
+    ),
+    ("/auth/me", "get"): ("authMe", "Auth", "200", "User", MINE_READ, SESSION_READ),
+    ("/auth/me", "patch"): (
+        "authMeUpdate",
+        "Auth",
+        "200",
+        "User",
+        MINE_WRITE | {422},
+        SESSION_WRITE,
+    ),
+    ("/auth/password", "post"): (
+        "authPasswordChange",
+        "Auth",
+        "204",
+        None,
+        MINE_WRITE | {422},
+        SESSION_WRITE,
+    ),
+    ("/auth/email-change", "post"): (
+        "authEmailChange",
+        "Auth",
+        "202",
+        None,
+        MINE_WRITE | {409, 422},
+        SESSION_WRITE,
+    ),
+    ("/auth/email-change/confirm", "get"): (
+        "authEmailChangeConfirmLink",
+        "Auth",
+        "200",
+        "UserResult",
+        {404, 409, 422, 429, 503},
+        PUBLIC,
+    ),
+    ("/auth/email-change/confirm", "post"): (
+        "authEmailChangeConfirm",
+        "Auth",
+        "200",
+        "UserResult",
+        BODY | {409, 422},
+        PUBLIC,
+    ),
+    ("/auth/password-reset", "post"): (
+        "authPasswordReset",
+        "Auth",
+        "202",
+        None,
+        BODY | {422},
+        PUBLIC,
+    ),
+    ("/auth/password-reset/confirm", "post"): (
+        "authPasswordResetConfirm",
+        "Auth",
+        "200",
+        "UserResult",
+        BODY | {422},
+        PUBLIC,
+    ),
+    ("/auth/verify-email", "post"): ("authVerifyEmail", "Auth", "202", None, BODY | {422}, PUBLIC),
+    ("/auth/verify-email/confirm", "get"): (
+        "authVerifyEmailConfirmLink",
+        "Auth",
+        "200",
+        "UserResult",
+        {404, 422, 429, 503},
+        PUBLIC,
+    ),
+    ("/auth/verify-email/confirm", "post"): (
+        "authVerifyEmailConfirm",
+        "Auth",
+        "200",
+        "UserResult",
+        BODY | {422},
+        PUBLIC,
+    ),
+    ("/auth/sessions", "get"): (
+        "authSessionsList",
+        "Auth",
+        "200",
+        "SessionList",
+        MINE_READ,
+        SESSION_READ,
+    ),
+    ("/auth/sessions/{session_id}", "delete"): (
+        "authSessionsRevoke",
+        "Auth",
+        "204",
+        None,
+        {401, 403, 404, 503},
+        SESSION_WRITE,
+    ),
+    ("/auth/oauth/{provider}/authorize", "get"): (
+        "authOauthAuthorize",
+        "Auth",
+        "302",
+        None,
+        {404, 422, 429, 502, 503},
+        PUBLIC,
+    ),
+    ("/auth/oauth/{provider}/callback", "get"): (
+        "authOauthCallback",
+        "Auth",
+        "302",
+        None,
+        {400, 404, 429, 503},
+        PUBLIC,
+    ),
+}
+
+
+@pytest.mark.parametrize(("path", "method"), list(AUTH_OPERATIONS))
+def test_auth_operations(document: dict[str, Any], path: str, method: str) -> None:
+    operation_id, tag, success, schema, errors, security = AUTH_OPERATIONS[(path, method)]
+    operation = document["paths"][path][method]
+    assert (operation["operationId"], operation["tags"]) == (operation_id, [tag])
+    assert operation["security"] == security
+    statuses = {int(s) for s in operation["responses"]}
+    assert statuses == {int(success)} | errors
+    # Rate-limited per client address: exactly the endpoints that need no credential.
+    assert (429 in statuses) is (security == PUBLIC)
+    for status in errors:
+        name = operation["responses"][str(status)]["$ref"].rsplit("/", 1)[-1]
+        assert document["components"]["responses"][name]["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }
+    response = operation["responses"][success]
+    if schema is None:
+        assert "content" not in response
+    else:
+        expected = {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else schema
+        assert response["content"] == {"application/json": {"schema": expected}}
+    has_body = "requestBody" in operation
+    assert has_body is (method in ("post", "patch") and path not in ("/auth/logout",))
+    if has_body:
+        assert operation["requestBody"]["required"] is True
+
+
+def test_auth_parameters_and_headers(document: dict[str, Any]) -> None:
+    authorize, callback = "/auth/oauth/{provider}/authorize", "/auth/oauth/{provider}/callback"
+    assert _parameter_names(document, authorize, "get") == {"provider", "redirect_to"}
+    assert _parameter_names(document, callback, "get") == {
+        "provider",
+        "state",
+        "code",
+        "error",
+        "error_description",
+    }
+    for path in ("/auth/verify-email/confirm", "/auth/email-change/confirm"):
+        assert _parameter_names(document, path, "get") == {"token"}
+        assert _parameter_names(document, path, "post") == set()
+    assert _parameter_names(document, "/auth/sessions/{session_id}", "delete") == {"session_id"}
+    assert _parameter_names(document, "/users", "get") == {"search", "limit", "cursor"}
+    assert _parameter_names(document, "/users/{user_id}/logout", "post") == {"user_id"}
+    assert _parameter_names(document, "/auth/providers", "get") == {"limit", "cursor"}
+    assert _parameter_names(document, "/auth/providers/{provider_id}", "put") == {"provider_id"}
+    parameters = document["components"]["parameters"]
+    assert parameters["RedirectTo"]["required"] is True
+    assert parameters["MailedToken"]["required"] is True
+    assert parameters["MailedToken"]["schema"]["maxLength"] == 100
+    assert _header_names(document, "/auth/signup", "post", "201") == {
+        "X-Request-ID",
+        "Cache-Control",
+        "Set-Cookie",
+    }
+    assert _header_names(document, "/auth/login", "post", "200") == {
+        "X-Request-ID",
+        "Cache-Control",
+        "Set-Cookie",
+    }
+    for path in (authorize, callback):
+        assert _header_names(document, path, "get", "302") == {
+            "X-Request-ID",
+            "Location",
+            "Cache-Control",
+            "Set-Cookie",
+        }
+    assert _header_names(document, "/users", "post", "201") == {"X-Request-ID", "Location"}
+    assert _header_names(document, "/auth/providers", "post", "201") == {"X-Request-ID", "Location"}
+    assert _header_names(document, "/users", "get", "200") == {"X-Request-ID", "Link"}
+    headers = document["components"]["headers"]
+    assert headers["Redirect"]["required"] and headers["NoStore"]["required"]
+    assert not headers["SessionNoStore"]["required"] and not headers["SetCookie"]["required"]
+    assert document["components"]["responses"]["BadGateway"]["content"]
+
+
+USERS_PROJECT = Project(
+    uuid.uuid4(),
+    "club",
+    "Club",
+    "prj_users",
+    datetime(2024, 1, 1, tzinfo=UTC),
+    user_fields={
+        "fields": {
+            "display_name": {"type": "text", "max_length": 80},
+            "handle": {"type": "text", "required": True, "pattern": "[a-z]+"},
+            "age": {"type": "integer", "min": 0},
+            "plan": {
+                "type": "select",
+                "values": ["free", "pro"],
+                "required": True,
+                "default": "free",
+            },
+            "born": {"type": "date"},
+            "tags": {"type": "select", "values": ["a", "b"], "multiple": True},
+        }
+    },
+)
+PROFILE = list(USERS_PROJECT.user_fields["fields"])
+OWN = ["id", "email", "verified", "disabled", "created_at", "updated_at", "last_login_at"]
+
+
+@pytest.fixture(scope="module")
+def users_document() -> dict[str, Any]:
+    built = build_document(USERS_PROJECT, [collection("notes", {"x": {"type": "text"}})])
+    validate(built)
+    return built
+
+
+def test_the_user_schema_carries_the_profile_fields(users_document: dict[str, Any]) -> None:
+    user = schemas(users_document)["User"]
+    assert list(user["properties"]) == [*OWN, *PROFILE]
+    # Stored as JSON, not in typed columns: a profile value may be missing or null.
+    assert sorted(user["required"]) == sorted(OWN)
+    properties = user["properties"]
+    assert properties["handle"] == {"type": ["string", NULL]}  # no write-only pattern
+    assert properties["plan"] == {"type": ["string", NULL], "enum": ["free", "pro", None]}
+    assert properties["age"] == {"type": ["integer", NULL], "format": "int64"}
+    assert properties["born"] == {"type": ["string", NULL], "format": "date"}
+    assert properties["last_login_at"]["type"] == ["string", NULL]
+    assert "additionalProperties" not in user
+    # With no profile fields, only the user's own.
+    assert list(schemas(build_document(PROJECT, []))["User"]["properties"]) == OWN
+
+
+def test_the_bodies_with_profile_fields(users_document: dict[str, Any]) -> None:
+    found = schemas(users_document)
+    signup, create = found["SignupInput"], found["UserInput"]
+    patch, profile = found["UserPatch"], found["ProfilePatch"]
+    assert list(signup["properties"]) == ["email", "password", *PROFILE]
+    assert sorted(signup["required"]) == ["email", "handle", "password"]
+    assert list(create["properties"]) == ["email", "password", "verified", *PROFILE]
+    assert sorted(create["required"]) == ["email", "handle"]
+    assert create["properties"]["password"]["type"] == ["string", NULL]
+    assert list(patch["properties"]) == ["email", "password", "verified", "disabled", *PROFILE]
+    assert list(profile["properties"]) == PROFILE
+    for body in (signup, create, patch, profile):
+        assert body["additionalProperties"] is False
+    assert "required" not in patch and "required" not in profile
+    assert signup["properties"]["plan"]["default"] == "free"
+    assert "default" not in profile["properties"]["plan"]
+    assert signup["properties"]["password"] == {"type": "string", "minLength": 8, "maxLength": 256}
+    assert signup["properties"]["email"] == {"type": "string", "format": "email", "maxLength": 320}
+    assert profile["properties"]["handle"] == {"type": "string", "pattern": "^(?:[a-z]+)"}
+
+
+def test_the_version_follows_the_profile_fields(users_document: dict[str, Any]) -> None:
+    fewer = Project(
+        **{
+            **USERS_PROJECT.__dict__,
+            "user_fields": {"fields": {"handle": {"type": "text", "required": True}}},
+        }
+    )
+    notes = [collection("notes", {"x": {"type": "text"}})]
+    assert build_document(fewer, notes)["info"]["version"] != users_document["info"]["version"]
+    assert build_document(USERS_PROJECT, notes) == users_document
+
+
+class _Accepted(Exception):
+    """Raised by the fakes below: the service got past its validation to the database."""
+
+
+class _Untouchable:
+    """A connection (or a hasher) whose first use means the input was accepted."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise _Accepted
+
+
+def _accepted(call: Any, *args: Any, **kwargs: Any) -> bool:
+    try:
+        call(*args, **kwargs)
+    except _Accepted:
+        return True
+    except Invalid:
+        return False
+    raise AssertionError("neither accepted nor refused")
+
+
+_KIT = users_service.UserAuth(
+    hasher=_Untouchable(),  # type: ignore[arg-type]
+    session_pepper=b"",
+    token_pepper=b"",
+    smtp_configured=False,
+)
+_NOWHERE: Any = _Untouchable()
+DROP = object()  # a change that removes the key
+
+
+def _changed(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    out = {**base, **change}
+    return {k: v for k, v in out.items() if v is not DROP}
+
+
+SIGNUP = {"email": "ada@example.com", "password": "correct horse battery", "handle": "ada"}
+# body change → (the server accepts it, the schema does). They differ only where JSON Schema
+# cannot say it: common passwords, the password being the email.
+SIGNUP_CHANGES: list[tuple[dict[str, Any], bool, bool]] = [
+    ({}, True, True),
+    ({"display_name": None, "age": 0, "plan": "pro", "born": "2000-01-31"}, True, True),
+    ({"tags": ["a", "b"]}, True, True),
+    ({"display_name": "x" * 81}, False, False),
+    ({"age": -1}, False, False),
+    ({"age": 1.5}, False, False),
+    ({"plan": None}, False, False),
+    ({"plan": "gold"}, False, False),
+    ({"born": "2000-02-31"}, False, False),
+    ({"tags": ["a", "a"]}, False, False),
+    ({"tags": None}, False, False),
+    ({"handle": None}, False, False),
+    ({"handle": "ADA"}, False, False),
+    ({"handle": DROP}, False, False),
+    ({"email": DROP}, False, False),
+    ({"password": DROP}, False, False),
+    ({"email": 5}, False, False),
+    ({"email": "not-an-email"}, False, False),
+    ({"email": "a" * 310 + "@example.com"}, False, False),
+    ({"password": "short"}, False, False),
+    ({"password": "x" * 257}, False, False),
+    ({"password": 12345678}, False, False),
+    ({"verified": True}, False, False),
+    ({"surprise": 1}, False, False),
+    ({"password": "password1"}, False, True),
+    ({"password": "ada@example.com"}, False, True),
+]
+
+
+@pytest.mark.parametrize(("change", "server", "schema"), SIGNUP_CHANGES)
+def test_signup_input_agrees_with_the_server(
+    users_document: dict[str, Any], change: dict[str, Any], server: bool, schema: bool
+) -> None:
+    body = _changed(SIGNUP, change)
+    accepted = _accepted(users_service.signup, _NOWHERE, _KIT, USERS_PROJECT, body)
+    assert (accepted, _validator(users_document, "SignupInput").is_valid(body)) == (server, schema)
+
+
+def _admin_create(body: dict[str, Any]) -> None:
+    """What POST /users does with a body (cairn.users.admin_api.create_user)."""
+    own = {"email", "password", "verified"}
+    users_service.create_user(
+        _NOWHERE,
+        _KIT,
+        USERS_PROJECT,
+        email=body.get("email"),
+        password=body.get("password"),
+        profile={k: v for k, v in body.items() if k not in own},
+        actor="operator",
+        verified=body.get("verified", False) is True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "accepted"),
+    [
+        ({}, True),
+        ({"password": DROP}, True),
+        ({"password": None, "verified": True}, True),
+        ({"handle": DROP}, False),
+        ({"disabled": True}, False),
+        ({"password": "short"}, False),
+        ({"age": "3"}, False),
+        ({"email": DROP}, False),
+    ],
+)
+def test_user_input_agrees_with_the_server(
+    users_document: dict[str, Any], change: dict[str, Any], accepted: bool
+) -> None:
+    body = _changed(SIGNUP, change)
+    schema = _validator(users_document, "UserInput").is_valid(body)
+    assert (_accepted(_admin_create, body), schema) == (accepted, accepted)
+
+
+PATCHES: list[tuple[dict[str, Any], bool]] = [
+    ({}, True),
+    ({"display_name": None, "age": 3, "handle": "x"}, True),
+    ({"tags": ["b"]}, True),
+    ({"age": -1}, False),
+    ({"plan": None}, False),
+    ({"handle": None}, False),
+    ({"handle": "X"}, False),
+    ({"born": "yesterday"}, False),
+    ({"x": 1}, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "accepted"),
+    [*PATCHES, ({"email": "b@example.com"}, False), ({"disabled": True}, False)],
+)
+def test_profile_patch_agrees_with_the_server(
+    users_document: dict[str, Any], body: dict[str, Any], accepted: bool
+) -> None:
+    server = _accepted(users_service.update_profile, _NOWHERE, USERS_PROJECT, uuid.uuid4(), body)
+    schema = _validator(users_document, "ProfilePatch").is_valid(body)
+    assert (server, schema) == (accepted, accepted)
+
+
+@pytest.mark.parametrize(
+    ("body", "accepted"),
+    [
+        *PATCHES,
+        ({"email": "b@example.com", "verified": True, "disabled": False}, True),
+        ({"email": "nope"}, False),
+        ({"email": None}, False),
+        ({"verified": "yes"}, False),
+        ({"disabled": None}, False),
+    ],
+)
+def test_user_patch_agrees_with_the_server(
+    users_document: dict[str, Any], body: dict[str, Any], accepted: bool
+) -> None:
+    admin = Principal(kind="operator", project_id=USERS_PROJECT.id, scope="admin")
+    server = _accepted(
+        users_service.admin_update, _NOWHERE, _KIT, USERS_PROJECT, admin, uuid.uuid4(), body
+    )
+    schema = _validator(users_document, "UserPatch").is_valid(body)
+    assert (server, schema) == (accepted, accepted)
+
+
+def test_the_user_fields_are_the_services() -> None:
+    names = [f.name for f in user_fields(USERS_PROJECT).fields]
+    assert names == PROFILE
+
+
+PROVIDER = {
+    "name": "corp",
+    "discovery_url": "https://id.example.com/.well-known/openid-configuration",
+    "client_id": "cairn",
+    "client_secret": "s3cret",
+}
+GITHUB = {"name": "gh", "preset": "github", "client_id": "x", "client_secret": "y"}
+# body → (the server accepts it, the schema does); they differ only where JSON Schema cannot
+# say it: an OpenID Connect provider's scopes must include openid.
+PROVIDER_BODIES: list[tuple[dict[str, Any], bool, bool]] = [
+    (PROVIDER, True, True),
+    ({**PROVIDER, "scopes": ["openid", "email", "openid"]}, True, True),
+    ({**PROVIDER, "discovery_url": "HTTP://localhost:8080/x"}, True, True),
+    (GITHUB, True, True),
+    ({**GITHUB, "preset": "google", "scopes": ["openid"]}, True, True),
+    ({**GITHUB, "scopes": ["read:user"]}, True, True),
+    ({**PROVIDER, "scopes": ["email"]}, False, True),
+    ({**PROVIDER, "scopes": ["a b"]}, False, False),
+    ({**PROVIDER, "scopes": [""]}, False, False),
+    ({**PROVIDER, "scopes": "openid"}, False, False),
+    ({**PROVIDER, "preset": "github"}, False, False),
+    ({**GITHUB, "preset": "gitlab"}, False, False),
+    (_changed(PROVIDER, {"discovery_url": DROP}), False, False),
+    ({**PROVIDER, "discovery_url": None}, False, False),
+    ({**PROVIDER, "discovery_url": "ftp://example.com/x"}, False, False),
+    ({**PROVIDER, "discovery_url": 5}, False, False),
+    ({**PROVIDER, "name": "Corp"}, False, False),
+    ({**PROVIDER, "name": "c" * 64}, False, False),
+    (_changed(PROVIDER, {"name": DROP}), False, False),
+    ({**PROVIDER, "client_id": ""}, False, False),
+    ({**PROVIDER, "client_id": "  "}, False, False),
+    ({**PROVIDER, "client_id": "x" * 256}, False, False),
+    (_changed(PROVIDER, {"client_id": DROP}), False, False),
+    ({**PROVIDER, "client_secret": ""}, False, False),
+    ({**PROVIDER, "client_secret": " \t"}, False, False),
+    ({**PROVIDER, "client_secret": "x" * 1025}, False, False),
+    ({**PROVIDER, "client_secret": 5}, False, False),
+    ({**PROVIDER, "surprise": 1}, False, False),
+]
+
+
+@pytest.mark.parametrize(("body", "server", "schema"), PROVIDER_BODIES)
+def test_provider_bodies_agree_with_the_server(
+    document: dict[str, Any], body: dict[str, Any], server: bool, schema: bool
+) -> None:
+    def create(raw: dict[str, Any]) -> None:  # a new provider also needs its secret
+        if provider_service.load_provider(raw).client_secret is None:
+            raise Invalid(errors={"client_secret": ["required for a new provider"]})
+        raise _Accepted
+
+    def replace(raw: dict[str, Any]) -> None:
+        provider_service.load_provider(raw)
+        raise _Accepted
+
+    assert (_accepted(create, body), _validator(document, "AuthProviderInput").is_valid(body)) == (
+        server,
+        schema,
+    )
+    replaced = _validator(document, "AuthProviderReplaceInput").is_valid(body)
+    assert (_accepted(replace, body), replaced) == (server, schema)
+    without = _changed(body, {"client_secret": DROP})
+    if server and schema:  # the secret may be left out of a replacement only
+        assert _accepted(replace, without)
+        assert _validator(document, "AuthProviderReplaceInput").is_valid(without)
+        assert not _accepted(create, without)
+        assert not _validator(document, "AuthProviderInput").is_valid(without)
+
+
+def test_provider_schemas(document: dict[str, Any]) -> None:
+    found = schemas(document)
+    provider = found["AuthProvider"]
+    assert "client_secret" not in provider["properties"]
+    assert provider["properties"]["preset"]["enum"] == list(PRESETS)
+    assert sorted(provider["required"]) == sorted(
+        ["id", "name", "client_id", "scopes", "version", "created_at", "updated_at", "callback_url"]
+    )
+    assert found["AuthProviderInput"]["properties"]["client_secret"]["writeOnly"] is True
+    page = found["AuthProviderList"]["properties"]
+    assert page["items"]["items"] == {"$ref": "#/components/schemas/AuthProvider"}
+    assert page["next_cursor"]["type"] == ["string", NULL]
+    session = found["Session"]
+    assert sorted(session["required"]) == sorted(
+        ["id", "created_at", "last_seen_at", "expires_at", "method", "ip", "user_agent", "current"]
+    )
+    assert found["SessionList"]["required"] == ["items"]
+    assert found["SignedIn"]["properties"]["token"]["pattern"] == "^cs_"
+    assert found["VerificationPending"]["properties"]["verification_sent"] == {
+        "const": True,
+        "description": found["VerificationPending"]["properties"]["verification_sent"][
+            "description"
+        ],
+    }
