@@ -20,6 +20,7 @@ from cairn.db.engine import Database, PendingJob
 from cairn.db.tenant import enter_tenant
 from cairn.jobs.queues import enqueue_jobs
 from cairn.tenancy.service import Project, get_project
+from cairn.traffic import TrafficCounter
 from cairn.users.service import UserAuth
 from cairn.webhooks.service import SecretBox
 
@@ -79,6 +80,7 @@ class Runtime:
         )
         self.key_touch_after = timedelta(seconds=settings.key_touch_seconds)
         self._redis: Redis[bytes] | None = None
+        self.traffic = TrafficCounter(lambda: self.redis)
         if settings.redis_url:
             self.db.on_commit = self._hand_off
 

@@ -3,10 +3,12 @@ rename it, delete it with the typed confirmation. Screenshots land in test-outpu
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.admin import EMAIL, sign_in
 from tests.e2e.browser import screenshot
+from tests.e2e.serve import ServeProcess
 
 
 def test_wrong_password_then_sign_in(page: Page) -> None:
@@ -27,6 +29,8 @@ def test_create_rename_delete_a_project(page: Page) -> None:
     page.get_by_role("button", name="Create project").click()
     expect(page.get_by_role("status")).to_contain_text("Project shop created")
     expect(page.get_by_role("heading", name="The shop", level=1)).to_be_visible()
+    screenshot(page, "project-overview-empty")
+    page.get_by_role("link", name="Settings").click()
     screenshot(page, "project-settings")
 
     page.get_by_label("Display name").fill("Shop HQ")
@@ -49,3 +53,23 @@ def test_keyboard_focus_is_visible(page: Page) -> None:
     assert focused == "Skip to content"
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"
+
+
+def test_the_overview_draws_the_traffic(page: Page, admin_server: ServeProcess) -> None:
+    key = admin_server.bootstrap_key()
+    assert key
+    keys_url = f"{admin_server.base}/api/v1/projects/default/api-keys"
+    for headers in [{"Authorization": f"Bearer {key}"}] * 5 + [{}] * 2:
+        httpx.get(keys_url, headers=headers)  # 5 answered, 2 refused (401)
+    sign_in(page)
+    page.get_by_role("link", name="Default project").click()
+    chart = page.locator("svg.chart")
+    # The server adds its counts to Redis every few seconds.
+    for _ in range(20):
+        if chart.count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(chart).to_be_visible()
+    expect(page.locator("p.sub", has_text="7 requests, 2 errors")).to_be_visible()
+    screenshot(page, "project-overview")

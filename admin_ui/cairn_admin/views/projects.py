@@ -44,7 +44,7 @@ def create_project() -> Response | tuple[str, int]:
                                form=form, errors=_errors(exc))  # fmt: skip
         return page, exc.status
     flash(f"Project {project.slug} created.", "success")
-    return redirect(url_for("admin.project_settings", slug=project.slug))  # type: ignore[return-value]
+    return redirect(url_for("admin.project_overview", slug=project.slug))  # type: ignore[return-value]
 
 
 @bp.route("/p/<slug>/settings", methods=["GET", "POST"])

@@ -1,12 +1,14 @@
 """Prometheus metrics. Under gunicorn each worker writes to PROMETHEUS_MULTIPROC_DIR (set by
-`cairn web`) and a scrape aggregates them; without it the in-process registry is served."""
+`cairn web`) and a scrape aggregates them; without it the in-process registry is served.
+Requests to a project's API are also counted per project and hour (cairn.traffic)."""
 
 from __future__ import annotations
 
 import os
 import time
+from typing import cast
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -16,6 +18,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from cairn.runtime import Runtime
 
 REQUESTS = Counter(
     "cairn_http_requests_total", "HTTP requests handled", ["method", "route", "status"]
@@ -31,6 +35,11 @@ def _observe(response: Response) -> Response:
     started = g.get("started")
     if started is not None:
         LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    project_id = g.get("project_id")
+    if project_id is not None:  # a project's API: counted per hour for its overview page
+        cast(Runtime, current_app.extensions["cairn"]).traffic.count(
+            project_id, response.status_code
+        )
     return response
 
 

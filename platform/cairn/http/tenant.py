@@ -86,6 +86,7 @@ def project_route(
         def wrapper(project: str, **kwargs: Any) -> Any:
             rt = runtime()
             found = rt.projects.resolve(project)
+            g.project_id = found.id
             token, from_cookie = (None, False) if public else presented_credential()
             collection = kwargs.get(collection_arg) if collection_arg else None
             source = request.remote_addr or ""

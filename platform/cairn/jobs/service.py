@@ -18,7 +18,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from cairn.errors import Invalid, NotFound
-from cairn.jobs.queues import PROJECT_INDEX_SIZE, project_index
+from cairn.jobs.queues import PROJECT_INDEX_SIZE, QUEUES, project_index, queue
 
 SCAN_CHUNK = 200
 STATUSES = (
@@ -88,6 +88,15 @@ def _project_jobs(redis: Redis[bytes], project_id: UUID) -> Iterator[Job]:
                 yield job
         if len(ids) < SCAN_CHUNK:
             return
+
+
+def queue_depths(redis: Redis[bytes]) -> dict[str, int]:
+    """Jobs waiting per queue (the queues are shared by every project), in one round trip."""
+    with redis.pipeline(transaction=False) as pipe:
+        for name in QUEUES:
+            pipe.llen(queue(redis, name).key)
+        counts = pipe.execute()
+    return dict(zip(QUEUES, (int(c) for c in counts), strict=True))
 
 
 def list_jobs(

@@ -156,6 +156,18 @@ def footprints(conn: Connection) -> dict[UUID, Footprint]:
     return {row.id: Footprint(row.collections, row.records) for row in rows}
 
 
+def collection_sizes(conn: Connection, project: Project) -> dict[str, int]:
+    """Estimated live rows per collection table of the project, from the catalog."""
+    rows = conn.execute(
+        text(
+            "SELECT relname, n_live_tup FROM pg_stat_user_tables WHERE schemaname = :schema "
+            "ORDER BY relname"
+        ),
+        {"schema": project.schema_name},
+    )
+    return {row.relname: int(row.n_live_tup) for row in rows}
+
+
 def set_auth(conn: Connection, project: Project, auth: dict[str, Any]) -> None:
     """The project file's `auth:` settings (owner path), as AuthSettings.to_dict() gives them."""
     conn.execute(update(projects).where(projects.c.id == project.id).values(auth=auth))

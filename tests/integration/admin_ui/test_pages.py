@@ -90,8 +90,9 @@ def test_create_rename_and_delete_a_project(admin_client: FlaskClient, runtime: 
         "/admin/projects", data={"csrf_token": csrf_of(page.text), "slug": slug, "name": "Shop"}
     )
     assert created.status_code == 302
-    settings = admin_client.get(created.headers["Location"])
-    assert "Shop" in settings.text and "created" in settings.text
+    overview = admin_client.get(created.headers["Location"])
+    assert "Shop" in overview.text and "created" in overview.text
+    settings = admin_client.get(f"/admin/p/{slug}/settings")
     token = csrf_of(settings.text)
     bad = admin_client.post("/admin/projects", data={"csrf_token": token, "slug": "Bad Slug"})
     assert bad.status_code == 422 and "slug" in bad.text.lower()
