@@ -46,4 +46,9 @@ bp.before_request(security.before_request)
 bp.after_request(security.harden)
 bp.register_error_handler(CairnError, _error_page)
 
-from cairn_admin.views import auth, overview, projects  # noqa: E402, F401 - the views register on bp
+from cairn_admin.views import (  # noqa: E402, F401 - the views register on bp
+    auth,
+    collections,
+    overview,
+    projects,
+)

@@ -41,6 +41,11 @@ _OPTIONS: dict[str, set[str]] = {
 }
 
 
+def field_options(kind: str) -> frozenset[str]:
+    """The keys a field of type `kind` may declare (`type` among them)."""
+    return frozenset(_OPTIONS[kind])
+
+
 @dataclass(frozen=True)
 class FieldDef:
     name: str
