@@ -51,4 +51,5 @@ from cairn_admin.views import (  # noqa: E402, F401 - the views register on bp
     collections,
     overview,
     projects,
+    records,
 )

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from cairn.errors import BadRequest, NotFound
+from cairn.errors import NotFound
 from cairn.http.body import json_body
 from cairn.http.idempotency import idempotent
 from cairn.http.pagination import CursorCodec, page_request, page_response
@@ -28,9 +28,7 @@ def _collection(name: str) -> Collection:
 
 
 def _codec(collection: Collection) -> CursorCodec:
-    return CursorCodec(
-        runtime().cursor_secret, f"records.{collection.project.id}.{collection.name}"
-    )
+    return CursorCodec(runtime().cursor_secret, query.cursor_scope(collection))
 
 
 def _record_response(collection: Collection, row: Any, status: int = 200) -> Response:
@@ -53,11 +51,7 @@ def list_records(name: str) -> Response:
     codec = _codec(coll)
     page = page_request(codec)
     keys = query.parse_sort(coll, request.args.get("sort"))
-    after = None
-    if page.after is not None:
-        if not isinstance(page.after, dict) or page.after.get("s") != query.sort_signature(keys):
-            raise BadRequest("the cursor belongs to another sort; start from the first page")
-        after = page.after.get("v")
+    after = query.cursor_values(page.after, keys) if page.after is not None else None
     result = query.list_records(
         ctx.conn,
         coll,
@@ -74,7 +68,7 @@ def list_records(name: str) -> Response:
     )
     position = None
     if result.next_position is not None:
-        position = {"s": result.sort_key, "v": result.next_position}
+        position = query.cursor_position(result.sort_key, result.next_position)
     body, headers = page_response(result.items, position, codec)
     if result.total is not None:
         body["total"] = result.total

@@ -510,6 +510,11 @@ def _render(value: Value) -> str:
     return _shorten(str(value.value))
 
 
+def quote(text: str) -> str:
+    """`text` as a string literal of the language, for expressions built by code."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _contains_pattern(text: str) -> str:
     """An ILIKE pattern matching `text` anywhere, with its own %, _ and \\ taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

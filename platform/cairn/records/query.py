@@ -18,7 +18,7 @@ from cairn.auth.principal import Principal
 from cairn.errors import BadRequest
 from cairn.records.collection import Collection, load
 from cairn.records.fields import FieldRef
-from cairn.records.filter import compile_expression
+from cairn.records.filter import compile_expression, quote
 from cairn.records.rules import request_macros, rule_clause
 
 DEFAULT_SORT = (("created_at", True), ("id", True))
@@ -92,6 +92,62 @@ def parse_sort(collection: Collection, text: str | None) -> list[SortKey]:
 
 def sort_signature(keys: list[SortKey]) -> str:
     return ",".join(("-" if k.descending else "") + k.ref.name for k in keys)
+
+
+def reversed_sort(keys: list[SortKey]) -> str:
+    """The exact reverse of the order of `keys`, as sort text. ASC NULLS LAST reversed is
+    DESC NULLS FIRST (Postgres' defaults), so the rows before a position are the rows after
+    it in this order: paging backwards is paging forwards in it."""
+    return ",".join(("" if k.descending else "-") + k.ref.name for k in keys)
+
+
+def cursor_scope(collection: Collection) -> str:
+    """What a list cursor of this collection is signed for: a cursor of another collection
+    or project is refused."""
+    return f"records.{collection.project.id}.{collection.name}"
+
+
+def cursor_position(sort_key: str, values: list[Any]) -> dict[str, Any]:
+    """What a cursor carries: the sort it belongs to and the position in it."""
+    return {"s": sort_key, "v": values}
+
+
+def cursor_values(position: Any, keys: list[SortKey]) -> list[Any]:
+    """The position a decoded cursor holds, if it belongs to the order of `keys`."""
+    if not isinstance(position, dict) or position.get("s") != sort_signature(keys):
+        raise BadRequest("the cursor belongs to another sort; start from the first page")
+    values = position.get("v")
+    if not isinstance(values, list):
+        raise BadRequest("the cursor is not valid; start again from the first page")
+    return values
+
+
+def position_of(keys: list[SortKey], item: dict[str, Any]) -> list[Any]:
+    """The position of a listed record in the order of `keys` (for a cursor)."""
+    return _position(keys, item)
+
+
+def text_search(collection: Collection, text: str) -> str | None:
+    """A filter expression finding records by what a person types: the record with that id
+    when `text` is one, else records whose single-valued text fields (text, email, url,
+    select) contain it. None for blank text (everything matches)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return f"id = {quote(str(UUID(text)))}"
+    except ValueError:
+        pass
+    names = [
+        f.name
+        for f in collection.definition.fields
+        if f.type in ("text", "email", "url", "select") and not f.multiple
+    ]
+    if not names:
+        raise BadRequest(
+            f"'{collection.name}' has no text fields to search in; enter a record id instead"
+        )
+    return " || ".join(f"{name} ~ {quote(text)}" for name in names)
 
 
 def _after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
