@@ -49,6 +49,13 @@ bp.register_error_handler(CairnError, _error_page)
 from cairn_admin.views import (  # noqa: E402, F401 - the views register on bp
     auth,
     collections,
+    manage_jobs,
+    manage_keys,
+    manage_logs,
+    manage_providers,
+    manage_schedules,
+    manage_users,
+    manage_webhooks,
     overview,
     projects,
     records,

@@ -75,19 +75,43 @@ def _view(job: Job) -> JobView:
     )
 
 
-def _project_jobs(redis: Redis[bytes], project_id: UUID) -> Iterator[Job]:
-    """The project's indexed jobs, newest first, fetched a chunk at a time (one round trip
-    each) so a short listing never loads the whole index."""
-    index, seen = project_index(project_id), set()
+# Where a page of jobs ends: the last job's score in the project index (when it was
+# enqueued) and its id, which orders jobs enqueued at the same instant.
+Position = tuple[float, str]
+
+
+def _indexed(
+    redis: Redis[bytes], project_id: UUID, before: Position | None = None
+) -> Iterator[tuple[Job, Position]]:
+    """The project's indexed jobs, newest first (after `before`, when given), each with its
+    position; fetched a chunk at a time (one round trip each) so a short listing never
+    loads the whole index. Jobs enqueued later do not shift a position, so paging by it
+    never repeats or skips a job."""
+    index, seen = project_index(project_id), set[str]()
+    top = "+inf" if before is None else repr(before[0])
     for start in range(0, PROJECT_INDEX_SIZE, SCAN_CHUNK):
-        ids = [i.decode() for i in redis.zrevrange(index, start, start + SCAN_CHUNK - 1)]
-        fresh = [i for i in ids if i not in seen]  # the index may shift while we read it
-        seen.update(fresh)
-        for job in Job.fetch_many(fresh, connection=redis):
+        entries = redis.zrevrangebyscore(
+            index, top, "-inf", start=start, num=SCAN_CHUNK, withscores=True
+        )
+        ids: dict[str, float] = {}
+        for member, score in entries:
+            job_id = member.decode()
+            # Ties come in descending id order, like the positions they are compared with.
+            if before is not None and score == before[0] and job_id >= before[1]:
+                continue
+            if job_id not in seen:  # the index may shift while we read it
+                ids[job_id] = score
+        seen.update(ids)
+        for job in Job.fetch_many(list(ids), connection=redis):
             if job is not None and job.meta.get("project_id") == str(project_id):
-                yield job
-        if len(ids) < SCAN_CHUNK:
+                yield job, (ids[job.id], job.id)
+        if len(entries) < SCAN_CHUNK:
             return
+
+
+def _project_jobs(redis: Redis[bytes], project_id: UUID) -> Iterator[Job]:
+    """The project's indexed jobs, newest first."""
+    return (job for job, _ in _indexed(redis, project_id))
 
 
 def queue_depths(redis: Redis[bytes]) -> dict[str, int]:
@@ -102,15 +126,30 @@ def queue_depths(redis: Redis[bytes]) -> dict[str, int]:
 def list_jobs(
     redis: Redis[bytes], project_id: UUID, *, status: str | None = None, limit: int = 50
 ) -> list[JobView]:
+    return page_jobs(redis, project_id, status=status, limit=limit)[0]
+
+
+def page_jobs(
+    redis: Redis[bytes],
+    project_id: UUID,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    before: Position | None = None,
+) -> tuple[list[JobView], Position | None]:
+    """A page of the project's jobs (in `status`, if given), newest first, and the position
+    to pass as `before` for the next page (None when no job follows)."""
     if status is not None and status not in STATUSES:
         raise Invalid(errors={"status": [f"one of {', '.join(STATUSES)}"]})
     views: list[JobView] = []
-    for job in _project_jobs(redis, project_id):
+    last: Position | None = None
+    for job, position in _indexed(redis, project_id, before):
         if status is None or _status(job) == status:
-            views.append(_view(job))
             if len(views) == limit:
-                break
-    return views
+                return views, last  # one more follows
+            views.append(_view(job))
+            last = position
+    return views, None
 
 
 def get_job(redis: Redis[bytes], project_id: UUID, job_id: str) -> JobView:
