@@ -6,10 +6,12 @@ Cairn itself (no CDN, no external fonts); pages carry a strict CSP without inlin
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import NotFound
 
 from cairn.errors import CairnError
+from cairn.http import problems
 from cairn_admin import nav, security
 
 bp = Blueprint(
@@ -30,6 +32,17 @@ def init_app(app: Flask, secret_key: str) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
     app.register_blueprint(bp)
+    # A URL under /admin that matches no page gets a page too, not the API's problem JSON.
+    app.register_error_handler(NotFound, _not_found)
+
+
+def _not_found(exc: NotFound) -> Response | tuple[str, int]:
+    if request.path == "/admin" or request.path.startswith("/admin/"):
+        return render_template("error.html", title="Not Found", detail=_NO_PAGE), 404
+    return problems.http_error_response(exc)
+
+
+_NO_PAGE = "There is no page at this address. Use the sidebar, or go back to the projects."
 
 
 @bp.app_context_processor

@@ -43,7 +43,8 @@ def error_response(exc: CairnError) -> Response:
     return response
 
 
-def _from_http_exception(exc: HTTPException) -> Response:
+def http_error_response(exc: HTTPException) -> Response:
+    """The problem response for an HTTP error Flask raised (404, 405, 413, …)."""
     status = exc.code or 500
     slug = (exc.name or "error").lower().replace(" ", "-")
     response = problem(status, exc.name or "Error", exc.description or "", slug)
@@ -72,5 +73,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CairnError, error_response)
     for dependency_error in DEPENDENCY_ERRORS:
         app.register_error_handler(dependency_error, _from_dependency_error)
-    app.register_error_handler(HTTPException, _from_http_exception)
+    app.register_error_handler(HTTPException, http_error_response)
     app.register_error_handler(Exception, _from_unexpected)

@@ -122,3 +122,13 @@ def test_the_list_shows_collections_and_records(
     html = admin_client.get("/admin/").text
     row = re.search(rf"<code>{project.slug}</code></td>\s*<td class=\"num\">(\d+)</td>", html)
     assert row and row.group(1) == "0"
+
+
+def test_an_unknown_admin_address_is_a_page_and_the_api_keeps_problems(
+    admin_client: FlaskClient,
+) -> None:
+    page = admin_client.get("/admin/no/such/page")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "There is no page at this address" in page.text
+    api = admin_client.get("/api/v1/nothing-here")
+    assert api.status_code == 404 and api.mimetype == "application/problem+json"
