@@ -327,6 +327,7 @@ def _editor(
         rule_actions=RULE_ACTIONS,
         rule_help=RULE_HELP,
         section=SECTION,
+        records_url=_records_url(project.slug, draft.original) if draft.original else None,
         blank_row=_blank_row(),
         blank_index=_blank_index(),
     )
