@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, g, redirect, request, url_for
+from flask import Flask, Request, Response, g, redirect, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import Connection
 
@@ -33,8 +34,18 @@ CSP = (
 )
 
 
+class AdminOnlySessions(SecureCookieSessionInterface):
+    """Flask's signed session holds only the CSRF token of the admin forms, so it is opened
+    for the UI's requests alone: the API never pays for reading or signing it."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path != "/admin" and not request.path.startswith("/admin/"):
+            return None  # Flask falls back to a NullSession, which refuses writes
+        return super().open_session(app, request)
+
+
 def configure(app: Flask, secret_key: str) -> None:
-    # Flask's signed session holds only the CSRF token of the admin forms.
+    app.session_interface = AdminOnlySessions()
     app.secret_key = derive_key(secret_key, "admin-ui-session").hex()
     app.config.update(
         SESSION_COOKIE_NAME="cairn_admin_form",
