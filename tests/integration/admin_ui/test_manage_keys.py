@@ -48,7 +48,7 @@ def test_create_shows_the_secret_once_and_it_works(
     listing = admin_client.get(url(project)).text
     assert "shop backend" in listing and secret[:15] in listing  # the public prefix
     assert secret not in listing  # never again
-    with admin_client.session_transaction() as session:
+    with admin_client.session_transaction("/admin/") as session:
         assert secret not in repr(dict(session))
     assert "Expires</th>" in listing and "Never" not in listing  # used, and it expires
 
