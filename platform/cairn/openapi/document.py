@@ -2002,9 +2002,16 @@ class _Builder:
                     name,
                     f"Get a record of '{name}'",
                     _responses(
-                        {"200": _ok("The record.", record, {"ETag": "ETag"})},
-                        (401, 404, 429, 503),
+                        {
+                            "200": _ok(
+                                "The record; with `fields` or `expand`, shaped as a list item.",
+                                {"anyOf": [record, ref(f"{p}ListItem")]},
+                                {"ETag": "ETag"},
+                            )
+                        },
+                        (400, 401, 404, 429, 503),
                     ),
+                    parameters=_params("Fields", "Expand"),
                 ),
                 "patch": _operation(
                     ids["update"],

@@ -94,11 +94,19 @@ def create_record(name: str) -> Response:
 @bp.get("/<record_id>")
 @project_route("read", collection_arg="name", end_users=True)
 def get_record(name: str, record_id: str) -> Response:
+    """One record; `fields` and `expand` work as on a list."""
     ctx = tenant()
     coll = _collection(name)
-    return _record_response(
-        coll, service.get_record(ctx.conn, coll, ctx.principal, _id(coll, record_id))
+    row = service.get_record(ctx.conn, coll, ctx.principal, _id(coll, record_id))
+    fields, expand = request.args.get("fields"), request.args.get("expand")
+    if not (fields or expand):
+        return _record_response(coll, row)
+    shaped = query.shape_record(
+        ctx.conn, coll, ctx.principal, collections.dump(coll, row), fields=fields, expand=expand
     )
+    response = jsonify(shaped)
+    response.headers["ETag"] = f'"{row.version}"'
+    return response
 
 
 @bp.patch("/<record_id>")

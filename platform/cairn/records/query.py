@@ -258,6 +258,28 @@ def list_records(
     return Page(items, next_position, total, statements, sort_signature(keys))
 
 
+def shape_record(
+    conn: Connection,
+    collection: Collection,
+    principal: Principal,
+    record: dict[str, Any],
+    *,
+    fields: str | None = None,
+    expand: str | None = None,
+) -> dict[str, Any]:
+    """One record as a list item would be: `fields` kept, `expand` inlined (through the
+    related collections' view rules), the same parameters and errors as a list."""
+    only = _parse_fields(collection, fields)
+    expansions = _parse_expand(collection, expand)
+    items = [record]
+    if expansions:
+        _expand(conn, collection, principal, items, expansions)
+    if only is not None:
+        keep = set(only) | ({"expand"} if expansions else set())
+        items = [{k: v for k, v in item.items() if k in keep} for item in items]
+    return items[0]
+
+
 def _parse_fields(collection: Collection, text: str | None) -> tuple[str, ...] | None:
     if not text:
         return None

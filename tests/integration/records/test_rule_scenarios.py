@@ -316,3 +316,22 @@ def test_an_owner_rule_is_served_by_the_owner_index_under_rls(runtime: Runtime) 
         ]
     index = "ix_notes_owner"
     assert plans and all(index in plan and "Seq Scan" not in plan for plan in plans), plans
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_get_by_id_takes_fields_and_expand_like_a_list(
+    client: FlaskClient, world: World, who: str
+) -> None:
+    post = world.posts["a-published"]  # visible to everyone; its topic is hidden by a rule
+    response = client.get(
+        _posts(world, f"/{post}?expand=topic&fields=id,title,topic"), headers=world.headers[who]
+    )
+    assert response.status_code == 200 and response.headers["ETag"] == '"1"'
+    assert set(response.json) == {"id", "title", "topic", "expand"}
+    expanded = (response.json["expand"] or {}).get("topic")
+    if who == "service key":
+        assert expanded["title"] == "hidden"
+    else:
+        assert expanded is None
+    bad = client.get(_posts(world, f"/{post}?expand=nope"), headers=world.headers[who])
+    assert_problem(bad, 400)

@@ -278,7 +278,7 @@ def test_page_and_expand(document: dict[str, Any]) -> None:
 RECORD_ERRORS = {
     ("get", ""): {400, 401, 404, 429, 503},
     ("post", ""): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
-    ("get", "/{id}"): {401, 404, 429, 503},
+    ("get", "/{id}"): {400, 401, 404, 429, 503},
     ("patch", "/{id}"): {400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503},
     ("delete", "/{id}"): {400, 401, 403, 404, 409, 412, 422, 429, 503},
 }
@@ -323,7 +323,7 @@ def test_record_parameters_and_headers(document: dict[str, Any]) -> None:
         "count",
     }
     assert _parameter_names(document, base, "post") == {"Idempotency-Key"}
-    assert _parameter_names(document, one, "get") == {"id"}
+    assert _parameter_names(document, one, "get") == {"id", "fields", "expand"}
     assert _parameter_names(document, one, "patch") == {"id", "If-Match", "Idempotency-Key"}
     assert _parameter_names(document, one, "delete") == {"id", "If-Match", "Idempotency-Key"}
     parameters = document["components"]["parameters"]
