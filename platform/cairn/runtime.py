@@ -108,4 +108,5 @@ class Runtime:
     def close(self) -> None:
         self.db.dispose()
         if self._redis is not None:
+            self.traffic.flush()  # what this process counted, before its Redis goes
             self._redis.close()
