@@ -366,10 +366,11 @@ class Client(_BaseClient):
         token: str | _NotGiven | None = NOT_GIVEN,
         timeout: float | httpx.Timeout | _NotGiven | None = NOT_GIVEN,
         max_retries: int | _NotGiven = NOT_GIVEN,
-    ) -> Client:
-        """A new client with some settings changed, sharing this one's HTTP connection
-        pool (closing the copy leaves the pool open; closing this client closes it)."""
-        return Client(
+    ) -> Self:
+        """A new client of the same class (a generated client keeps its typed resources)
+        with some settings changed, sharing this one's HTTP connection pool (closing the
+        copy leaves the pool open; closing this client closes it)."""
+        return type(self)(
             self.base_url,
             self.project if isinstance(project, _NotGiven) else project,
             api_key=self.api_key if isinstance(api_key, _NotGiven) else api_key,
@@ -531,10 +532,10 @@ class AsyncClient(_BaseClient):
         token: str | _NotGiven | None = NOT_GIVEN,
         timeout: float | httpx.Timeout | _NotGiven | None = NOT_GIVEN,
         max_retries: int | _NotGiven = NOT_GIVEN,
-    ) -> AsyncClient:
+    ) -> Self:
         """A new client with some settings changed, sharing this one's HTTP connection
         pool (closing the copy leaves the pool open; closing this client closes it)."""
-        return AsyncClient(
+        return type(self)(
             self.base_url,
             self.project if isinstance(project, _NotGiven) else project,
             api_key=self.api_key if isinstance(api_key, _NotGiven) else api_key,

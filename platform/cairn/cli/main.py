@@ -17,6 +17,7 @@ from cairn.cli.mail import mail_group
 from cairn.cli.projects import projects_group
 from cairn.cli.providers import providers_group
 from cairn.cli.schedules import schedules_group
+from cairn.cli.sdk import sdk_group
 from cairn.cli.serve import serve, web
 from cairn.cli.users import users_group
 
@@ -44,6 +45,7 @@ cli.add_command(audit_group)
 cli.add_command(admins_group)
 cli.add_command(providers_group)
 cli.add_command(users_group)
+cli.add_command(sdk_group)
 
 
 def main() -> None:
