@@ -38,8 +38,10 @@ def ensure_chromium() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module: Playwright's sync API keeps an event loop running in this thread while
+    it is open, which would stop later tests from calling asyncio.run()."""
     executable = ensure_chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
