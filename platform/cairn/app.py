@@ -8,6 +8,7 @@ from uuid import UUID
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cairn_admin
 from cairn.audit import api as audit_api
@@ -45,6 +46,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     app.json = _JSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["cairn"] = runtime or Runtime(settings)
+    if settings.proxy_hops > 0:
+        # Behind CAIRN_PROXY_HOPS trusted proxies (an ingress, a load balancer): the client
+        # address and scheme come from X-Forwarded-For / -Proto, so rate limits, audit IPs,
+        # is_secure and external URLs are right. Host is left alone (ingresses pass it on).
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     # 1. Request id, body limit, access log — first in, last out.
     request_context.init_app(app)

@@ -6,6 +6,7 @@ stderr and a non-zero exit before anything else happens.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -37,6 +38,17 @@ def _url_with_scheme(*schemes: str) -> validate.Validator:
             raise ValidationError(f"must be a URL starting with one of {', '.join(schemes)}://")
 
     return check  # type: ignore[return-value]
+
+
+def _check_allowed_ips(value: str) -> None:
+    """A comma-separated list of addresses or networks, or "*" (trust every peer)."""
+    for item in (part.strip() for part in value.split(",")):
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item)
+        except ValueError:
+            raise ValueError(f"not an IP address or network: {item!r}") from None
 
 
 def _checked_by(check: Callable[[str], object]) -> validate.Validator:
@@ -113,6 +125,14 @@ class _EnvSchema(Schema):
     web_threads = fields.Integer(
         data_key="CAIRN_WEB_THREADS", load_default=4, validate=validate.Range(min=1, max=64)
     )
+    forwarded_allow_ips = fields.String(
+        data_key="CAIRN_FORWARDED_ALLOW_IPS",
+        load_default="127.0.0.1",
+        validate=_checked_by(_check_allowed_ips),
+    )
+    proxy_hops = fields.Integer(
+        data_key="CAIRN_PROXY_HOPS", load_default=0, validate=validate.Range(min=0, max=10)
+    )
     tenant_context = fields.String(
         data_key="CAIRN_TENANT_CONTEXT",
         load_default="set_config",
@@ -178,6 +198,8 @@ class Settings:
     db_pool_size: int
     web_workers: int | None
     web_threads: int
+    forwarded_allow_ips: str
+    proxy_hops: int
     tenant_context: Literal["set_config", "set_local"]
     key_touch_seconds: int
     webhook_allow_private: bool
@@ -219,6 +241,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate CAIRN_* variables; raise ConfigError naming the first bad one."""
     env = os.environ if environ is None else environ
     ours = {k: v.strip() for k, v in env.items() if k.startswith(ENV_PREFIX)}
+    # PORT, the platform convention (Cloud Run, Heroku, many PaaS), when CAIRN_PORT is unset.
+    port_from_platform = not ours.get("CAIRN_PORT") and bool(env.get("PORT", "").strip())
+    if port_from_platform:
+        ours["CAIRN_PORT"] = env["PORT"].strip()
     for key in ("CAIRN_LOG_LEVEL", "CAIRN_TENANT_CONTEXT"):
         if key in ours:
             ours[key] = ours[key].upper() if key == "CAIRN_LOG_LEVEL" else ours[key].lower()
@@ -235,6 +261,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         messages: dict[str, Any] = exc.normalized_messages()  # type: ignore[no-untyped-call]
         name = sorted(messages)[0]
         detail = messages[name]
+        if name == "CAIRN_PORT" and port_from_platform:
+            name = "PORT"
         text = detail[0] if isinstance(detail, list) else str(detail)
         raise ConfigError(f"{name}: {text}") from None
     return settings

@@ -4,6 +4,7 @@ the embedded servers and runs the web app — and later workers — as exec'd ch
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import signal
@@ -25,8 +26,32 @@ log = logging.getLogger(__name__)
 GRACEFUL_TIMEOUT = 30
 
 
-def default_workers() -> int:
-    return min(2 * (os.cpu_count() or 1) + 1, 8)
+MAX_DEFAULT_WORKERS = 8
+KEEPALIVE = 5
+WORKER_TIMEOUT = 60
+_CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def available_cpus(cpu_max: Path = _CGROUP_CPU_MAX) -> int:
+    """CPUs this process may use: its affinity set, narrowed by a cgroup v2 CPU quota (a
+    Kubernetes CPU limit), which os.cpu_count() does not see."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def default_workers(cpus: int | None = None) -> int:
+    """2 * cores + 1, capped: each worker also holds a database pool."""
+    cores = available_cpus() if cpus is None else cpus
+    return min(2 * cores + 1, MAX_DEFAULT_WORKERS)
 
 
 def prepare_metrics_dir() -> None:
@@ -45,44 +70,59 @@ def _child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
+def gunicorn_options(settings: Settings, cpus: int | None = None) -> dict[str, Any]:
+    """The gunicorn configuration for `cairn web`, from the settings alone (no config file
+    to ship or mount). CAIRN_WEB_WORKERS / CAIRN_WEB_THREADS override the CPU-derived sizes."""
+    s = settings
+    return {
+        "bind": [f"{s.host}:{s.port}"],
+        "workers": s.web_workers or default_workers(cpus),
+        "worker_class": "gthread",
+        "threads": s.web_threads,
+        "timeout": WORKER_TIMEOUT,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
+        "keepalive": KEEPALIVE,
+        "proc_name": "cairn-web",
+        # Proxies whose X-Forwarded-Proto gunicorn trusts; ProxyFix (CAIRN_PROXY_HOPS) in the
+        # app then resolves the client address and scheme hop by hop.
+        "forwarded_allow_ips": s.forwarded_allow_ips,
+        # A socket under $HOME breaks on read-only root filesystems; signals suffice.
+        "control_socket_disable": True,
+        # Worker heartbeats in memory, not on the (possibly read-only) disk.
+        "worker_tmp_dir": "/dev/shm" if Path("/dev/shm").is_dir() else None,  # noqa: S108
+        # The app writes one JSON line per request (cairn.access) with the path only: gunicorn's
+        # own access log would repeat it and include the query string, which can hold one-time
+        # tokens. So it stays off.
+        "accesslog": None,
+        "disable_redirect_access_to_syslog": True,
+        "child_exit": _child_exit,
+        "logconfig_dict": {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"json": {"()": "cairn.logs.JsonFormatter"}},
+            "handlers": {
+                "stderr": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "json",
+                    "stream": "ext://sys.stderr",
+                }
+            },
+            "root": {"level": s.log_level, "handlers": ["stderr"]},
+            "loggers": {
+                "gunicorn.error": {"level": s.log_level, "handlers": [], "propagate": True},
+                "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+            },
+        },
+    }
+
+
 class WebServer(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         super().__init__()
 
     def load_config(self) -> None:
-        s = self.settings
-        options = {
-            "bind": [f"{s.host}:{s.port}"],
-            "workers": s.web_workers or default_workers(),
-            "worker_class": "gthread",
-            "threads": s.web_threads,
-            "timeout": 60,
-            "graceful_timeout": GRACEFUL_TIMEOUT,
-            "keepalive": 5,
-            "proc_name": "cairn-web",
-            # A socket under $HOME breaks on read-only root filesystems; signals suffice.
-            "control_socket_disable": True,
-            "child_exit": _child_exit,
-            "logconfig_dict": {
-                "version": 1,
-                "disable_existing_loggers": False,
-                "formatters": {"json": {"()": "cairn.logs.JsonFormatter"}},
-                "handlers": {
-                    "stderr": {
-                        "class": "logging.StreamHandler",
-                        "formatter": "json",
-                        "stream": "ext://sys.stderr",
-                    }
-                },
-                "root": {"level": s.log_level, "handlers": ["stderr"]},
-                "loggers": {
-                    "gunicorn.error": {"level": s.log_level, "handlers": [], "propagate": True},
-                    "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
-                },
-            },
-        }
-        for key, value in options.items():
+        for key, value in gunicorn_options(self.settings).items():
             self.cfg.set(key, value)
 
     def load(self) -> Any:
@@ -92,9 +132,16 @@ class WebServer(BaseApplication):  # type: ignore[misc]
 
 
 def run_web(settings: Settings) -> None:
+    options = gunicorn_options(settings)
     log.info(
         "web starting",
-        extra={"bind": f"{settings.host}:{settings.port}", "mode": settings.mode},
+        extra={
+            "bind": f"{settings.host}:{settings.port}",
+            "mode": settings.mode,
+            "workers": options["workers"],
+            "threads": options["threads"],
+            "proxy_hops": settings.proxy_hops,
+        },
     )
     WebServer(settings).run()
 

@@ -53,7 +53,9 @@ def serve() -> None:
 @command_output
 def web() -> None:
     """Run only the web app under gunicorn (Kubernetes: one container per pod). Needs
-    CAIRN_DATABASE_URL and CAIRN_REDIS_URL; does not migrate (run `cairn db upgrade`)."""
+    CAIRN_DATABASE_URL and CAIRN_REDIS_URL; does not migrate (run `cairn db upgrade`).
+    Listens on CAIRN_HOST:CAIRN_PORT (PORT when CAIRN_PORT is unset); CAIRN_WEB_WORKERS /
+    CAIRN_WEB_THREADS size it, CAIRN_PROXY_HOPS / CAIRN_FORWARDED_ALLOW_IPS trust proxies."""
     from cairn.serving import prepare_metrics_dir, run_web
 
     settings = external_settings("web")
