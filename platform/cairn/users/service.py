@@ -25,7 +25,7 @@ from cairn.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Una
 from cairn.tenancy.service import Project
 from cairn.users import sessions
 from cairn.users.models import users
-from cairn.users.settings import AuthSettings, ProfileFields, load_auth, profile_fields
+from cairn.users.settings import AuthSettings, ProfileFields, auth_of, profile_fields
 
 MAX_EMAIL_LENGTH = 320
 WRONG_CREDENTIALS = "the email or password is not correct"
@@ -96,7 +96,7 @@ _COLUMNS = [
 
 
 def auth_settings(project: Project) -> AuthSettings:
-    return load_auth(project.auth)
+    return auth_of(project.auth)
 
 
 def user_fields(project: Project) -> ProfileFields:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import fnmatch
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from cachetools import LRUCache
 from marshmallow import RAISE, Schema
@@ -24,6 +25,8 @@ from cairn.errors import Invalid
 from cairn.schema.definitions import CollectionDef, FieldDef, json_ready, load_collection
 from cairn.schema.values import marshmallow_field
 from cairn.validation import load
+
+T = TypeVar("T")
 
 FLOWS = ("verify_email", "password_reset", "email_change")
 DEFAULT_LIFETIME = timedelta(days=30)
@@ -185,20 +188,31 @@ def _profile(definition: CollectionDef) -> ProfileFields:
     return ProfileFields(definition, _schema(definition, False), _schema(definition, True))
 
 
-_loaded: LRUCache[str, ProfileFields] = LRUCache(maxsize=1024)
+_parsed: LRUCache[tuple[str, str], Any] = LRUCache(maxsize=2048)
 _lock = threading.Lock()
 
 
-def profile_fields(raw: dict[str, Any]) -> ProfileFields:
-    """`load_user_fields` for a stored section, cached: every session request needs it."""
-    key = json.dumps(raw, sort_keys=True)
+def _stored(kind: str, raw: dict[str, Any], load: Callable[[Any], T]) -> T:
+    """`load(raw)` for a section stored on the project row, parsed once per content: every
+    session request reads both sections."""
+    key = (kind, json.dumps(raw, sort_keys=True))
     with _lock:
-        found = _loaded.get(key)
+        found: T | None = _parsed.get(key)
     if found is None:
-        found = load_user_fields(raw)
+        found = load(raw)
         with _lock:
-            _loaded[key] = found
+            _parsed[key] = found
     return found
+
+
+def profile_fields(raw: dict[str, Any]) -> ProfileFields:
+    """The stored `users:` section."""
+    return _stored("users", raw, load_user_fields)
+
+
+def auth_of(raw: dict[str, Any]) -> AuthSettings:
+    """The stored `auth:` section."""
+    return _stored("auth", raw, load_auth)
 
 
 def load_user_fields(raw: Any) -> ProfileFields:
