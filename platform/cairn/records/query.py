@@ -250,12 +250,26 @@ def list_records(
             select(func.count()).select_from(table).where(*conditions)
         ).scalar_one()
         statements += 1
+    items, shaping = _shape(conn, collection, principal, items, only, expansions)
+    return Page(items, next_position, total, statements + shaping, sort_signature(keys))
+
+
+def _shape(
+    conn: Connection,
+    collection: Collection,
+    principal: Principal,
+    items: list[dict[str, Any]],
+    only: tuple[str, ...] | None,
+    expansions: dict[str, _Expansion],
+) -> tuple[list[dict[str, Any]], int]:
+    """Items with `expand` inlined and only the `fields` asked for; and the statements run."""
+    statements = 0
     if expansions and items:
-        statements += _expand(conn, collection, principal, items, expansions)
+        statements = _expand(conn, collection, principal, items, expansions)
     if only is not None:
         keep = set(only) | ({"expand"} if expansions else set())
         items = [{k: v for k, v in item.items() if k in keep} for item in items]
-    return Page(items, next_position, total, statements, sort_signature(keys))
+    return items, statements
 
 
 def shape_record(
@@ -271,12 +285,7 @@ def shape_record(
     related collections' view rules), the same parameters and errors as a list."""
     only = _parse_fields(collection, fields)
     expansions = _parse_expand(collection, expand)
-    items = [record]
-    if expansions:
-        _expand(conn, collection, principal, items, expansions)
-    if only is not None:
-        keep = set(only) | ({"expand"} if expansions else set())
-        items = [{k: v for k, v in item.items() if k in keep} for item in items]
+    items, _ = _shape(conn, collection, principal, [record], only, expansions)
     return items[0]
 
 
