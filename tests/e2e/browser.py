@@ -1,8 +1,8 @@
 """Debian's Chromium driven by Playwright, for the admin UI journeys.
 
 The browser comes from apt (`chromium`), never from a Playwright download. When it is missing
-the fixture installs it (as root); if that is impossible the test skips, which fails the run
-under CI=true.
+the fixture installs it (as root); if that is impossible the test fails, saying what to run:
+a browser test without a browser is a missing install step, never a skip.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ def ensure_chromium() -> str:
             timeout=900,
         )
     if not Path(CHROMIUM).exists():
-        pytest.skip(
-            "Chromium is not installed and could not be installed (apt-get install chromium)"
+        pytest.fail(
+            "Chromium is not installed and could not be installed here: run "
+            "`apt-get install -y chromium` as root, then the tests again"
         )
     return CHROMIUM
 
