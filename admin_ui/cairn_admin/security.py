@@ -57,7 +57,11 @@ def configure(app: Flask, secret_key: str) -> None:
 
 
 def before_request() -> Response | None:
-    """CSRF on every unsafe request to the UI; then find the signed-in admin, if any."""
+    """CSRF on every unsafe request to the UI; then find the signed-in admin, if any (not
+    for the stylesheets and scripts: they need no admin, and no database round trip)."""
+    g.admin = None
+    if request.endpoint == "admin.static":
+        return None
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         from cairn_admin import csrf
 
@@ -70,7 +74,6 @@ def before_request() -> Response | None:
                 mimetype="text/plain",
             )
             return response
-    g.admin = None
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         rt = runtime()
