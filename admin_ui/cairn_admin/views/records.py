@@ -443,10 +443,11 @@ def _record_id(coll: Collection, raw: str) -> UUID:
 
 
 def _targets(conn: Connection, coll: Collection) -> dict[str, CollectionDef]:
-    return {
-        f.name: collections.load(conn, coll.project, str(f.collection)).definition
-        for f in coll.definition.relations
-    }
+    """The collection each relation field points at, from one read of the registry."""
+    if not coll.definition.relations:
+        return {}
+    registry = schema_service.registered(conn, coll.project)
+    return {f.name: registry[str(f.collection)].definition for f in coll.definition.relations}
 
 
 def _optional_url(endpoint: str, **values: Any) -> str | None:
