@@ -9,12 +9,15 @@ import click
 
 from cairn.cli.context import in_project, open_runtime, project_option
 from cairn.cli.output import Result, command_output
+from cairn.cli.progress import progress_bar
 from cairn.errors import Conflict, Invalid
 from cairn.schema import service
 from cairn.schema.engine import Plan
 from cairn.tenancy import project_file
 from cairn.tenancy.apply import apply_project, export_project
 
+# A plan that is done sooner shows no bar: only work on large tables takes this long.
+_QUIET_SECONDS = 0.5
 _MARK = {
     "create_collection": "+",
     "add_field": "+",
@@ -54,7 +57,10 @@ def apply(file: Path, slug: str, dry_run: bool, allow_destructive: bool) -> Resu
     with open_runtime() as rt:
         project = rt.projects.resolve(slug)
         try:
-            with rt.db.owner(project.id) as conn:
+            with (
+                progress_bar("apply", unit="step", scaled=False, delay=_QUIET_SECONDS) as progress,
+                rt.db.owner(project.id) as conn,
+            ):
                 applied = apply_project(
                     conn,
                     rt.webhook_box,
@@ -66,14 +72,20 @@ def apply(file: Path, slug: str, dry_run: bool, allow_destructive: bool) -> Resu
                     allow_private=rt.settings.webhook_allow_private,
                     allow_destructive=allow_destructive,
                     dry_run=dry_run,
+                    progress=progress,
                 )
         except Conflict as exc:
             for line in plan_lines(exc.extra.get("plan", {"steps": []})):
                 click.echo(line, err=True)
             raise
         if not dry_run and applied.collections_plan is not None:
-            with rt.db.owner_autocommit() as conn:
-                service.build_concurrently(conn, project, applied.collections_plan)
+            with (
+                progress_bar(
+                    "build indexes", unit="index", scaled=False, delay=_QUIET_SECONDS
+                ) as progress,
+                rt.db.owner_autocommit() as conn,
+            ):
+                service.build_concurrently(conn, project, applied.collections_plan, progress)
     return _result(applied.plan, dry_run, applied.generated_secrets)
 
 

@@ -20,6 +20,7 @@ from cairn.dependencies import DEPENDENCY_ERRORS, as_unavailable
 from cairn.errors import CairnError, Invalid
 
 F = TypeVar("F", bound=Callable[..., Any])
+_JSON_MODE = "cairn.json"
 
 
 @dataclass
@@ -60,6 +61,7 @@ def command_output(func: F) -> F:
     @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
     @functools.wraps(func)
     def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> None:
+        click.get_current_context().meta[_JSON_MODE] = as_json
         try:
             try:
                 result = func(*args, **kwargs)
@@ -77,6 +79,11 @@ def command_output(func: F) -> F:
                 click.echo(line)
 
     return cast(F, wrapper)
+
+
+def wants_json(context: click.Context) -> bool:
+    """Whether the running command was asked for --json (progress bars stay quiet then)."""
+    return bool(context.meta.get(_JSON_MODE, False))
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:

@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, text
 
 from cairn.errors import Conflict, Invalid
+from cairn.progress import QUIET, Progress
 from cairn.schema import changes
 from cairn.schema.definitions import CollectionDef, FieldDef, IndexDef
 from cairn.schema.tables import (
@@ -660,6 +661,7 @@ def execute(
     project_id: str,
     desired: dict[str, CollectionDef],
     allow_destructive: bool,
+    progress: Progress = QUIET,
 ) -> None:
     """Run a plan, or refuse it whole: nothing runs if any step is blocked, or destructive
     without `allow_destructive`."""
@@ -678,9 +680,12 @@ def execute(
     for step in the_plan.steps:
         if step.run is not None and not step.concurrent:
             step.run(ctx)
+            progress.advance(1)
 
 
-def execute_concurrent(conn: Connection, the_plan: Plan, *, schema: str) -> None:
+def execute_concurrent(
+    conn: Connection, the_plan: Plan, *, schema: str, progress: Progress = QUIET
+) -> None:
     """The plan's concurrent index builds, on an autocommit connection, after the rest of
     the plan committed. A build that fails leaves no valid index, so the next plan has it."""
     ops = Operations(MigrationContext.configure(conn))
@@ -688,3 +693,4 @@ def execute_concurrent(conn: Connection, the_plan: Plan, *, schema: str) -> None
     for step in the_plan.concurrent:
         assert step.run is not None
         step.run(ctx)
+        progress.advance(1)

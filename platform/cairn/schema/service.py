@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from cairn.audit import service as audit
 from cairn.errors import Invalid, NotFound
+from cairn.progress import QUIET, Progress
 from cairn.records import rules
 from cairn.schema import engine
 from cairn.schema.definitions import CollectionDef, load_collection
@@ -60,6 +61,7 @@ def apply_collections(
     allow_destructive: bool = False,
     dry_run: bool = False,
     profile_names: Iterable[str] | None = None,
+    progress: Progress = QUIET,
 ) -> engine.Plan:
     """Make the project's collections exactly `desired`: plan, check, apply, register.
     `profile_names`: the user profile fields rules may use (default: the project's)."""
@@ -82,6 +84,7 @@ def apply_collections(
         project_id=str(project.id),
         desired=wanted,
         allow_destructive=allow_destructive,
+        progress=progress,
     )
     _register(conn, project, current, wanted)
     if not plan.empty:
@@ -124,11 +127,14 @@ def _register(
         )
 
 
-def build_concurrently(conn: Connection, project: Project, plan: engine.Plan) -> None:
+def build_concurrently(
+    conn: Connection, project: Project, plan: engine.Plan, progress: Progress = QUIET
+) -> None:
     """After the plan's transaction committed: its concurrent index builds, on `conn` (an
     owner connection in autocommit mode)."""
     if plan.concurrent:
-        engine.execute_concurrent(conn, plan, schema=project.schema_name)
+        progress.expect(len(plan.concurrent))
+        engine.execute_concurrent(conn, plan, schema=project.schema_name, progress=progress)
 
 
 def put_collection(

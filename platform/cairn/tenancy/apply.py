@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
 from cairn.errors import Conflict
+from cairn.progress import QUIET, Progress
 from cairn.schedules import service as schedules
 from cairn.schema import engine
 from cairn.schema import service as collections
@@ -49,6 +50,7 @@ def apply_project(
     allow_private: bool,
     allow_destructive: bool = False,
     dry_run: bool = False,
+    progress: Progress = QUIET,
 ) -> Applied:
     collection_plan = None
     # Rules may name profile fields as @request.auth.<field>: check them against the file's.
@@ -98,6 +100,7 @@ def apply_project(
             "the plan has destructive steps; repeat with allow_destructive to apply it",
             plan=plan.to_dict(),
         )
+    progress.expect(len([s for s in plan.steps if s.run is not None and not s.concurrent]))
     if document.collections is not None:
         collection_plan = collections.apply_collections(
             conn,
@@ -107,6 +110,7 @@ def apply_project(
             app_role=app_role,
             allow_destructive=True,
             profile_names=profile_names,
+            progress=progress,
         )
     context = engine.Context(
         conn,
@@ -119,6 +123,7 @@ def apply_project(
     for step in steps:
         assert step.run is not None
         step.run(context)
+        progress.advance(1)
     return Applied(plan, collection_plan, generated)
 
 
