@@ -124,6 +124,21 @@ class Database:
             yield conn
 
     @contextmanager
+    def snapshot(
+        self, project_id: UUID, claims: Mapping[str, str] | None = None
+    ) -> Iterator[Connection]:
+        """A read-only transaction as the app role, scoped to one project, in which every
+        statement sees the same moment (REPEATABLE READ): for exports taken while the
+        project keeps taking writes."""
+        with self.app_engine.connect() as conn:
+            conn = conn.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+            with conn.begin():
+                enter_tenant(conn, self.settings.tenant_context, project_id, claims or {})
+                yield conn
+
+    @contextmanager
     def _app_transaction(self) -> Iterator[Connection]:
         committed: Committed = []
         with self.app_engine.connect() as conn:

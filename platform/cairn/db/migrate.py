@@ -31,10 +31,19 @@ def alembic_config(conn: Connection, app_role: str) -> Config:
     return config
 
 
-def head_revision() -> str | None:
+def _scripts() -> ScriptDirectory:
     config = Config()
     config.set_main_option("script_location", str(files("cairn_migrations")))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str | None:
+    return _scripts().get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this version of Cairn can migrate from or to."""
+    return {script.revision for script in _scripts().walk_revisions()}
 
 
 def current_revision(conn: Connection) -> str | None:

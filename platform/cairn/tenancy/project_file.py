@@ -64,6 +64,12 @@ def parse(text: str, environ: Mapping[str, str] | None = None) -> ProjectFile:
     resolved = _substitute(document, os.environ if environ is None else environ, errors, "")
     if errors:
         raise Invalid("the project file names variables that are not set", errors=errors)
+    return load_document(resolved)
+
+
+def load_document(resolved: dict[str, Any]) -> ProjectFile:
+    """A parsed document whose variables are already resolved (or that never had any: a
+    project archive's definitions are taken literally)."""
     collections = resolved.get("collections")
     return ProjectFile(
         collections=load_project_collections(collections) if collections is not None else None,

@@ -1,0 +1,1 @@
+"""Project backup and restore: a portable archive of one project."""
