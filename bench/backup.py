@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 from tests.factories import apply_file, make_project  # noqa: E402
 
 from bench import embedded  # noqa: E402
@@ -137,9 +138,18 @@ def main() -> None:
                 conn.execution_options(isolation_level="AUTOCOMMIT").execute(
                     text(f'CREATE DATABASE "{target}"')
                 )
-            restore_url = database_url.replace("/postgres?", f"/{target}?", 1)
+            restore_url = make_url(database_url).set(database=target).render_as_string(False)
             restore_s, _ = measure(
-                [pg_bin("pg_restore"), "--no-owner", "-d", restore_url, str(dump)], child_env
+                [
+                    pg_bin("pg_restore"),
+                    "--no-owner",
+                    "--exit-on-error",
+                    "--single-transaction",
+                    "-d",
+                    restore_url,
+                    str(dump),
+                ],
+                child_env,
             )
             results[rows] = {
                 "export_s": export_s,

@@ -42,7 +42,7 @@ CARRIED_TABLES: tuple[Table, ...] = (
     webhooks,
     schedules,
 )
-# Rows fetched (and written) per round trip of the server-side cursor.
+# Rows handed to the archive (and reported as progress) at a time.
 BATCH_ROWS = 5000
 
 
@@ -104,8 +104,20 @@ def export_archive(
 
 
 def _batches(conn: Connection, rows: Select[Any], progress: Progress) -> Iterator[list[str]]:
-    result = conn.execute(rows, execution_options={"yield_per": BATCH_ROWS})
-    for part in result.partitions():
-        batch = [row[0] for row in part]
-        yield batch
-        progress.advance(len(batch))
+    """The query's JSON lines through COPY in binary form: psycopg parses the rows, and it
+    is over twice as fast as a server-side cursor (bench/backup.py)."""
+    query = rows.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
+        copy.set_types(["text"])
+        batch: list[str] = []
+        for (line,) in copy.rows():
+            batch.append(line)
+            if len(batch) == BATCH_ROWS:
+                yield batch
+                progress.advance(len(batch))
+                batch = []
+        if batch:
+            yield batch
+            progress.advance(len(batch))

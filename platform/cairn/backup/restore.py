@@ -112,7 +112,7 @@ def import_archive(
     imported = Imported(project, manifest)
     progress.expect(manifest.rows)
     carry_keyed = same_secret_key(manifest, check)
-    conn.execute(text("CREATE TEMP TABLE cairn_import_rows (line jsonb) ON COMMIT DROP"))
+    conn.execute(text("CREATE TEMP TABLE cairn_import_rows (line json) ON COMMIT DROP"))
     tables = {
         name: build_table(r.definition, project.schema_name)
         for name, r in collections.registered(conn, project).items()
@@ -213,7 +213,7 @@ def _load(
     # Identifiers come from the registry and this module's tables, never from the archive
     # unchecked: member columns were just matched against the table's own.
     move = text(
-        f"{insert} FROM {_STAGING} i, jsonb_populate_record(NULL::{target}, i.line) r"
+        f"{insert} FROM {_STAGING} i, json_populate_record(NULL::{target}, i.line) r"
     ).bindparams(**({"project_id": project.id} if project is not None else {}))
     raw = conn.connection.driver_connection
     assert raw is not None
