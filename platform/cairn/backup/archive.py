@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from marshmallow import Schema, fields, validate
 
@@ -30,6 +33,9 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DEFINITIONS = "project.yaml"
 KINDS = ("records", "table")
+# A record line is at most a request body (CAIRN_MAX_BODY_BYTES, 1 GiB at most) as JSON;
+# anything longer is damage, and reading it whole would only exhaust memory.
+MAX_LINE_BYTES = 1024**3
 
 
 @dataclass(frozen=True)
@@ -95,11 +101,14 @@ class ArchiveWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._partial = path.with_name(f".{path.name}.partial")
         try:
-            descriptor = os.open(self._partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            # In the target's directory (so the rename is atomic), created 0600 and exclusive.
+            descriptor, partial = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=".partial", dir=path.parent
+            )
         except OSError as exc:
             raise Invalid(f"cannot write {path}: {exc.strerror}") from None
+        self._partial = Path(partial)
         self._zip = zipfile.ZipFile(
             os.fdopen(descriptor, "wb"), "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6
         )
@@ -123,8 +132,12 @@ class ArchiveWriter:
         os.replace(self._partial, self.path)
 
     def discard(self) -> None:
-        self._zip.close()
-        self._partial.unlink(missing_ok=True)
+        try:
+            self._zip.close()
+        except OSError:
+            pass  # the reason the export failed (a full disk, say) is already on its way
+        finally:
+            self._partial.unlink(missing_ok=True)
 
 
 class ArchiveReader:
@@ -143,8 +156,10 @@ class ArchiveReader:
 
     def _manifest(self, file_name: str) -> Manifest:
         try:
+            if self._zip.getinfo(MANIFEST).file_size > MAX_LINE_BYTES:
+                raise ValueError("too large for a manifest")
             raw = json.loads(self._zip.read(MANIFEST))
-        except (KeyError, ValueError, zipfile.BadZipFile):
+        except (KeyError, ValueError, zipfile.BadZipFile, zlib.error, EOFError):
             raise Invalid(f"{file_name} is not a Cairn project archive (no manifest)") from None
         if not isinstance(raw, dict):
             raise Invalid(f"{file_name} is not a Cairn project archive (bad manifest)")
@@ -156,6 +171,8 @@ class ArchiveReader:
             )
         members = [Member(**m) for m in loaded.pop("members")]
         del loaded["format"], loaded["format_version"]
+        if len({m.name for m in members}) != len(members):
+            raise Invalid(f"{file_name} lists a member twice (bad manifest)")
         names = set(self._zip.namelist())
         missing = [m.name for m in members if m.name not in names]
         if DEFINITIONS not in names:
@@ -165,15 +182,21 @@ class ArchiveReader:
         return Manifest(**loaded, members=members)
 
     def definitions(self) -> str:
-        return self._zip.read(DEFINITIONS).decode()
+        with _damage_reported(DEFINITIONS):
+            if self._zip.getinfo(DEFINITIONS).file_size > MAX_LINE_BYTES:
+                raise Invalid(f"{DEFINITIONS} is larger than any project file")
+            return self._zip.read(DEFINITIONS).decode()
 
     def lines(self, member: Member, batch_size: int) -> Iterator[list[str]]:
         """The member's lines in batches of `batch_size`, blank lines skipped."""
-        with self._zip.open(member.name) as raw:
+        with _damage_reported(member.name), self._zip.open(member.name) as raw:
             batch: list[str] = []
-            for line in _text_lines(raw):
-                if line.strip():
-                    batch.append(line)
+            while line := raw.readline(MAX_LINE_BYTES + 1):
+                if len(line) > MAX_LINE_BYTES:
+                    raise Invalid(f"{member.name} holds a line over {MAX_LINE_BYTES} bytes")
+                text = line.decode().rstrip("\n")
+                if text.strip():
+                    batch.append(text)
                     if len(batch) >= batch_size:
                         yield batch
                         batch = []
@@ -184,9 +207,13 @@ class ArchiveReader:
         self._zip.close()
 
 
-def _text_lines(raw: IO[bytes]) -> Iterator[str]:
-    for line in raw:
-        try:
-            yield line.decode().rstrip("\n")
-        except UnicodeDecodeError:
-            raise Invalid("the archive holds a line that is not UTF-8 text") from None
+@contextmanager
+def _damage_reported(member: str) -> Iterator[None]:
+    """A damaged archive (bad checksum, truncated or undecodable data) is an Invalid naming
+    the member, never a traceback."""
+    try:
+        yield
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError):
+        raise Invalid(f"{member}: the archive is damaged") from None
+    except UnicodeDecodeError:
+        raise Invalid(f"{member}: the archive holds text that is not UTF-8") from None

@@ -14,11 +14,23 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import yaml
-from sqlalchemy import Connection, Table, Text, bindparam, text
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Table,
+    Text,
+    Uuid,
+    bindparam,
+    column,
+    text,
+    update,
+    values,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
@@ -29,13 +41,17 @@ from cairn.db.migrate import known_revisions
 from cairn.db.tenant import ContextMode, enter_tenant
 from cairn.errors import Conflict, Invalid
 from cairn.progress import QUIET, Progress
+from cairn.schedules.models import schedules
+from cairn.schedules.service import load_schedule, next_tick
 from cairn.schema import service as collections
 from cairn.schema.tables import build_table
 from cairn.tenancy import service as tenancy
 from cairn.tenancy.apply import apply_project
 from cairn.tenancy.project_file import load_document
 from cairn.tenancy.service import Project
+from cairn.users.providers import load_provider
 from cairn.webhooks import service as webhooks
+from cairn.webhooks.service import load_webhook
 
 BATCH_LINES = 5000
 # Rows whose hashes or sealed values only the secret key that made them can use.
@@ -117,12 +133,14 @@ def import_archive(
         name: build_table(r.definition, project.schema_name)
         for name, r in collections.registered(conn, project).items()
     }
+    records = {m.source: m for m in manifest.members if m.kind == "records"}
+    for name in tables.keys() - records.keys():
+        raise Invalid(f"the archive lacks records/{name}.jsonl for its collection {name}")
     loosened = _loosen(conn, project.schema_name)
-    for member in manifest.members:
-        if member.kind == "records":
-            if member.source not in tables:
-                raise Invalid(f"{member.name}: the archive declares no collection {member.source}")
-            _load(conn, reader, member, tables[member.source], None, progress)
+    for member in records.values():
+        if member.source not in tables:
+            raise Invalid(f"{member.name}: the archive declares no collection {member.source}")
+        _load(conn, reader, member, tables[member.source], None, progress)
     for statement in loosened:
         _run(conn, statement, "restoring indexes and relations")
     carried = {m.source: m for m in manifest.members if m.kind == "table"}
@@ -138,6 +156,7 @@ def import_archive(
             progress.advance(found.rows)
             continue
         _load(conn, reader, found, table, project, progress)
+    _check_definitions(conn, project)
     if not carry_keyed:
         imported.new_secrets = _new_secrets(conn, box, project)
     audit.record(
@@ -217,6 +236,7 @@ def _load(
     ).bindparams(**({"project_id": project.id} if project is not None else {}))
     raw = conn.connection.driver_connection
     assert raw is not None
+    loaded = 0
     for batch in reader.lines(member, BATCH_LINES):
         try:
             with raw.cursor() as cursor, cursor.copy(f"COPY {_STAGING} (line) FROM STDIN") as copy:
@@ -225,8 +245,13 @@ def _load(
             conn.execute(move)
             conn.execute(text(f"TRUNCATE {_STAGING}"))
         except (DBAPIError, psycopg.Error) as exc:
-            raise Invalid(f"{member.name} cannot be imported: {_reason(exc)}") from None
+            # A control-plane row's detail ("Failing row contains …") could show its hashes.
+            reason = _reason(exc, detail=project is None)
+            raise Invalid(f"{member.name} cannot be imported: {reason}") from None
+        loaded += len(batch)
         progress.advance(len(batch))
+    if loaded != member.rows:
+        raise Invalid(f"{member.name} holds {loaded} rows; the manifest says {member.rows}")
 
 
 def _run(conn: Connection, statement: str, doing: str) -> None:
@@ -236,12 +261,60 @@ def _run(conn: Connection, statement: str, doing: str) -> None:
         raise Invalid(f"the archive's records do not fit ({doing}): {_reason(exc)}") from None
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception, *, detail: bool = True) -> str:
     error = exc.orig if isinstance(exc, DBAPIError) else exc
     diag = getattr(error, "diag", None)
     primary = getattr(diag, "message_primary", None)
-    detail = getattr(diag, "message_detail", None)
-    return " ".join(part for part in (primary, detail) if part) or "rejected by the database"
+    more = getattr(diag, "message_detail", None) if detail else None
+    return " ".join(part for part in (primary, more) if part) or "rejected by the database"
+
+
+def _check_definitions(conn: Connection, project: Project) -> None:
+    """Restored webhooks, schedules and providers pass the validation the project file and
+    the API apply (a tampered row must never reach the scheduler or a delivery; delivery
+    checks the address again when it sends). Schedules then run next from now, so an old
+    archive does not fire every tick it missed at once."""
+    errors: dict[str, list[str]] = {}
+
+    def check(label: str, load: Any, raw: dict[str, Any]) -> Any:
+        try:
+            return load(raw)
+        except Invalid as exc:
+            errors[label] = [f"{k}: {', '.join(v)}" for k, v in exc.errors.items()] or [exc.detail]
+            return None
+
+    mine = {"p": project.id}
+    for row in conn.execute(
+        text("SELECT name, url, events, collections, enabled FROM cairn.webhooks"
+             " WHERE project_id = :p"), mine,
+    ).mappings():  # fmt: skip
+        check(f"webhooks.{row['name']}", load_webhook, dict(row))
+    following = []
+    for row in conn.execute(
+        text("SELECT id, name, cron, timezone, action, enabled FROM cairn.schedules"
+             " WHERE project_id = :p"), mine,
+    ).mappings():  # fmt: skip
+        action = {k: v for k, v in dict(row["action"]).items() if k != "secret_sealed"}
+        raw = {**{k: row[k] for k in ("name", "cron", "timezone", "enabled")}, "action": action}
+        definition = check(f"schedules.{row['name']}", load_schedule, raw)
+        if definition is not None:
+            nxt = next_tick(definition, datetime.now(UTC)) if definition.enabled else None
+            following.append((row["id"], nxt))
+    for row in conn.execute(
+        text("SELECT name, definition FROM cairn.auth_providers WHERE project_id = :p"), mine
+    ).mappings():
+        check(f"auth.providers.{row['name']}", load_provider, dict(row["definition"]))
+    if errors:
+        raise Invalid("the archive's webhooks, schedules or providers are not valid", errors)
+    if following:
+        runs = values(
+            column("id", Uuid()), column("next_run_at", DateTime(timezone=True)), name="runs"
+        ).data(following)
+        conn.execute(
+            update(schedules)
+            .where(schedules.c.project_id == project.id, schedules.c.id == runs.c.id)
+            .values(next_run_at=runs.c.next_run_at)
+        )
 
 
 def _new_secrets(conn: Connection, box: webhooks.SecretBox, project: Project) -> dict[str, str]:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from cairn.backup.archive import ArchiveWriter
+from cairn.backup.export import export_archive
 from cairn.runtime import Runtime
 from tests.conftest import CairnCli
 from tests.factories import apply_file, insert_rows, make_project
@@ -22,6 +24,8 @@ collections:
     fields: {name: {type: text, required: true}, email: {type: email, unique: true}}
   - name: posts
     fields: {title: {type: text}, author: {type: relation, collection: authors}}
+schedules:
+  - {name: nightly, cron: "0 3 * * *", action: {type: purge, collection: posts, older_than: 90d}}
 """
 
 
@@ -56,11 +60,56 @@ def manifest_with(**changes: object) -> Callable[[str, bytes], bytes | None]:
     return change
 
 
-def member_lines(member: str, lines: list[str]) -> Callable[[str, bytes], bytes | None]:
+def member_lines(
+    member: str, lines: list[str], *, count: bool = True
+) -> Callable[[str, bytes], bytes | None]:
+    """Replace a member's lines (and, with `count`, its row count in the manifest)."""
+
     def change(name: str, data: bytes) -> bytes:
-        return ("\n".join(lines) + "\n").encode() if name == member else data
+        if name == member:
+            return ("\n".join(lines) + "\n").encode() if lines else b""
+        if name == "manifest.json" and count:
+            manifest = json.loads(data)
+            for listed in manifest["members"]:
+                if member.endswith(f"/{listed['source']}.jsonl"):
+                    listed["rows"] = len(lines)
+            return json.dumps(manifest).encode()
+        return data
 
     return change
+
+
+def replaced(member: str, old: bytes, new: bytes) -> Callable[[str, bytes], bytes | None]:
+    def change(name: str, data: bytes) -> bytes:
+        return data.replace(old, new, 1) if name == member else data
+
+    return change
+
+
+def damaged(source: Path) -> Path:
+    """A copy whose records/authors.jsonl has corrupt compressed data."""
+    target = rewritten(source, lambda n, d: d)
+    with zipfile.ZipFile(target) as zf:
+        info = zf.getinfo("records/authors.jsonl")
+    data = bytearray(target.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for offset in range(start, start + info.compress_size):
+        data[offset] ^= 0x55
+    target.write_bytes(bytes(data))
+    return target
+
+
+def without_records(source: Path) -> Path:
+    def change(name: str, data: bytes) -> bytes | None:
+        if name == "records/posts.jsonl":
+            return None
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["members"] = [m for m in manifest["members"] if m["source"] != "posts"]
+            return json.dumps(manifest).encode()
+        return data
+
+    return rewritten(source, change)
 
 
 def projects_now(runtime: Runtime) -> tuple[int, int]:
@@ -109,10 +158,20 @@ AUTHOR = (
          "violates foreign key constraint"),
         (lambda p: rewritten(p, member_lines("records/authors.jsonl", ['{"id": null}'])),
          "records/authors.jsonl cannot be imported: null value in column"),
+        (lambda p: rewritten(p, member_lines("records/authors.jsonl", [], count=False)),
+         "records/authors.jsonl holds 0 rows; the manifest says 1"),
+        (damaged, "records/authors.jsonl: the archive is damaged"),
+        (without_records, "the archive lacks records/posts.jsonl for its collection posts"),
+        (lambda p: rewritten(p, replaced("tables/schedules.jsonl", b"0 3 * * *", b"garbage")),
+         "the archive's webhooks, schedules or providers are not valid"),
+        (lambda p: rewritten(p, replaced("manifest.json", b'"source": "posts"',
+                                         b'"source": "authors"')),
+         "lists a member twice"),
     ],
     ids=["not-zip", "no-manifest", "missing-member", "future-format", "foreign-format",
          "future-schema", "bad-json", "not-an-object", "duplicate-unique", "dangling-relation",
-         "missing-id"],
+         "missing-id", "row-count", "damaged", "collection-without-records", "bad-cron",
+         "member-twice"],
 )  # fmt: skip
 def test_a_bad_archive_is_refused_whole(
     cairn: CairnCli,
@@ -185,3 +244,25 @@ def test_export_refuses_to_overwrite_and_names_what_is_wrong(
     assert missing.exit_code == 1 and "no project 'no-such-project'" in missing.stderr
     assert not (tmp_path / "n.zip").exists()
     assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_a_failed_export_leaves_no_file(runtime: Runtime, tmp_path: Path) -> None:
+    project = apply_file(runtime, make_project(runtime), FILE)
+    insert_rows(runtime, project, "authors", [{"name": "Ada"}])
+
+    class Interrupted:
+        def expect(self, total: int) -> None:
+            pass
+
+        def advance(self, done: int) -> None:
+            raise KeyboardInterrupt  # an operator's Ctrl-C after the first rows
+
+    out = tmp_path / "half.zip"
+    writer = ArchiveWriter(out)
+    with pytest.raises(KeyboardInterrupt), runtime.db.snapshot(project.id) as conn:
+        try:
+            export_archive(conn, project, writer, check="x", progress=Interrupted())
+        except BaseException:
+            writer.discard()
+            raise
+    assert list(tmp_path.iterdir()) == []

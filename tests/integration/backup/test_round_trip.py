@@ -151,13 +151,11 @@ def snapshot(runtime: Runtime, project: Project) -> dict[str, Any]:
                 .all()
             )
         for name in carried:
-            found[name] = (
-                conn.execute(
-                    text(f"SELECT to_jsonb(t) - 'project_id' FROM cairn.{name} t ORDER BY 1::text")
-                )
-                .scalars()
-                .all()
-            )
+            # next_run_at is computed anew on import (from the time of the import).
+            rows = conn.execute(
+                text(f"SELECT to_jsonb(t) - 'project_id' - 'next_run_at' FROM cairn.{name} t")
+            ).scalars()
+            found[name] = sorted(rows, key=lambda row: json.dumps(row, sort_keys=True))
         found["project"] = (
             conn.execute(
                 text("SELECT name, limits, auth, user_fields FROM cairn.projects WHERE id = :p"),
@@ -366,3 +364,23 @@ def test_another_instance_with_another_secret_key_needs_reset_credentials(
     posts = client.get(records_url(slug, "posts"), headers=session)
     assert posts.status_code == 200 and len(posts.json["items"]) == 2
     assert client.get(records_url(slug, "posts"), headers=auth(source.key)).status_code == 401
+
+
+def test_restored_schedules_run_next_from_now_not_from_the_archive(
+    cairn: CairnCli, runtime: Runtime, source: Source, tmp_path: Path
+) -> None:
+    with runtime.db.owner(source.project.id) as conn:  # long overdue in the source
+        conn.execute(text("UPDATE cairn.schedules SET next_run_at = now() - interval '30 days'"))
+    archive = tmp_path / "backup.zip"
+    export(cairn, source.project.slug, archive)
+    slug = f"copy-{uuid.uuid4().hex[:8]}"
+    assert import_(cairn, archive, "--as", slug).exit_code == 0
+    copy = runtime.projects.resolve(slug)
+    with runtime.db.owner(copy.id) as conn:
+        overdue = conn.execute(
+            text("SELECT count(*) FROM cairn.schedules WHERE next_run_at <= now()")
+        ).scalar_one()
+        upcoming = conn.execute(
+            text("SELECT count(*) FROM cairn.schedules WHERE next_run_at > now()")
+        ).scalar_one()
+    assert (overdue, upcoming) == (0, 2)
