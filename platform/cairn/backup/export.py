@@ -51,7 +51,7 @@ def credentials_check(secret_key: str) -> str:
     return derive_key(secret_key, "archive-credentials-check").hex()
 
 
-def plan_export(conn: Connection, project: Project) -> list[tuple[Member, Select[Any]]]:
+def _plan(conn: Connection, project: Project) -> list[tuple[Member, Select[Any]]]:
     """Every member the archive will hold with its row count (one statement for all counts)
     and the query that reads its rows as JSON text."""
     sources: list[tuple[str, str, list[str], Select[Any], Select[Any]]] = []
@@ -83,7 +83,7 @@ def export_archive(
     progress: Progress = QUIET,
 ) -> Manifest:
     """Write the whole project to `writer` and return the manifest it was finished with."""
-    planned = plan_export(conn, project)
+    planned = _plan(conn, project)
     progress.expect(sum(member.rows for member, _ in planned))
     writer.write_text(DEFINITIONS, project_file.dump(export_project(conn, project)))
     members = []

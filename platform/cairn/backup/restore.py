@@ -21,15 +21,10 @@ import psycopg
 import yaml
 from sqlalchemy import (
     Connection,
-    DateTime,
     Table,
     Text,
-    Uuid,
     bindparam,
-    column,
     text,
-    update,
-    values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
@@ -41,8 +36,7 @@ from cairn.db.migrate import known_revisions
 from cairn.db.tenant import ContextMode, enter_tenant
 from cairn.errors import Conflict, Invalid
 from cairn.progress import QUIET, Progress
-from cairn.schedules.models import schedules
-from cairn.schedules.service import load_schedule, next_tick
+from cairn.schedules.service import load_schedule, next_tick, set_next_runs
 from cairn.schema import service as collections
 from cairn.schema.tables import build_table
 from cairn.tenancy import service as tenancy
@@ -65,7 +59,6 @@ _APPLIED_SECTIONS = ("collections", "users", "auth", "limits")
 @dataclass
 class Imported:
     project: Project
-    manifest: Manifest
     # Members not restored, and why (a different secret key).
     skipped: list[str] = field(default_factory=list)
     # New signing secrets ("webhook <name>", "schedule <name>"), made when the old ones could
@@ -125,7 +118,7 @@ def import_archive(
         allow_private=True,
         allow_destructive=True,
     )
-    imported = Imported(project, manifest)
+    imported = Imported(project)
     progress.expect(manifest.rows)
     carry_keyed = same_secret_key(manifest, check)
     conn.execute(text("CREATE TEMP TABLE cairn_import_rows (line json) ON COMMIT DROP"))
@@ -294,7 +287,12 @@ def _check_definitions(conn: Connection, project: Project) -> None:
         text("SELECT id, name, cron, timezone, action, enabled FROM cairn.schedules"
              " WHERE project_id = :p"), mine,
     ).mappings():  # fmt: skip
-        action = {k: v for k, v in dict(row["action"]).items() if k != "secret_sealed"}
+        stored = row["action"]
+        action = (
+            {k: v for k, v in stored.items() if k != "secret_sealed"}
+            if isinstance(stored, dict)
+            else stored
+        )  # a tampered non-object is refused by load_schedule
         raw = {**{k: row[k] for k in ("name", "cron", "timezone", "enabled")}, "action": action}
         definition = check(f"schedules.{row['name']}", load_schedule, raw)
         if definition is not None:
@@ -303,18 +301,10 @@ def _check_definitions(conn: Connection, project: Project) -> None:
     for row in conn.execute(
         text("SELECT name, definition FROM cairn.auth_providers WHERE project_id = :p"), mine
     ).mappings():
-        check(f"auth.providers.{row['name']}", load_provider, dict(row["definition"]))
+        check(f"auth.providers.{row['name']}", load_provider, row["definition"])
     if errors:
         raise Invalid("the archive's webhooks, schedules or providers are not valid", errors)
-    if following:
-        runs = values(
-            column("id", Uuid()), column("next_run_at", DateTime(timezone=True)), name="runs"
-        ).data(following)
-        conn.execute(
-            update(schedules)
-            .where(schedules.c.project_id == project.id, schedules.c.id == runs.c.id)
-            .values(next_run_at=runs.c.next_run_at)
-        )
+    set_next_runs(conn, project.id, following)
 
 
 def _new_secrets(conn: Connection, box: webhooks.SecretBox, project: Project) -> dict[str, str]:

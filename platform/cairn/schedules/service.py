@@ -281,6 +281,22 @@ def delete_schedule(conn: Connection, project_id: UUID, schedule_id: UUID, *, ac
     audit.record(conn, project_id, actor, "schedule.deleted", str(schedule_id))
 
 
+def set_next_runs(
+    conn: Connection, project_id: UUID, following: list[tuple[UUID, datetime | None]]
+) -> None:
+    """Move schedules to the given next runs (None: not scheduled), in one statement."""
+    if not following:
+        return
+    runs = values(
+        column("id", Uuid()), column("next_run_at", DateTime(timezone=True)), name="following"
+    ).data(following)
+    conn.execute(
+        update(schedules)
+        .where(schedules.c.project_id == project_id, schedules.c.id == runs.c.id)
+        .values(next_run_at=runs.c.next_run_at)
+    )
+
+
 def claim_due(conn: Connection, project_id: UUID, now: datetime) -> list[PendingJob]:
     """Claim every due tick of the project's enabled schedules (one run row each; a tick
     another scheduler claimed first is skipped) and move each schedule to its next tick.
@@ -308,13 +324,10 @@ def claim_due(conn: Connection, project_id: UUID, now: datetime) -> list[Pending
         .on_conflict_do_nothing()
         .returning(schedule_runs.c.schedule_id, schedule_runs.c.tick)
     ).all()
-    following = values(
-        column("id", Uuid()), column("next_run_at", DateTime(timezone=True)), name="following"
-    ).data([(s.id, next_tick(s.definition, max(now, s.next_run_at or now))) for s in due])
-    conn.execute(
-        update(schedules)
-        .where(schedules.c.project_id == project_id, schedules.c.id == following.c.id)
-        .values(next_run_at=following.c.next_run_at)
+    set_next_runs(
+        conn,
+        project_id,
+        [(s.id, next_tick(s.definition, max(now, s.next_run_at or now))) for s in due],
     )
     jobs = [
         PendingJob(
