@@ -69,11 +69,7 @@ class Runtime:
         self.csrf_key = derive_key(secret, "csrf")
         self.provider_box = SecretBox(secret, "oauth-provider-secrets")
         self.user_auth = UserAuth(
-            hasher=Hasher(
-                time_cost=settings.argon2_time_cost,
-                memory_kib=settings.argon2_memory_kib,
-                parallelism=settings.argon2_parallelism,
-            ),
+            hasher=Hasher.from_settings(settings),
             session_pepper=self.session_pepper,
             token_pepper=derive_key(secret, "mailed-token-pepper"),
             smtp_configured=settings.smtp_url is not None,
@@ -87,7 +83,7 @@ class Runtime:
     @cached_property
     def admin_crypto(self) -> AdminCrypto:
         """Hashing and sealing for platform admins (the admin UI and `cairn admins`)."""
-        return AdminCrypto.from_settings(self.settings)
+        return AdminCrypto.from_settings(self.settings, self.user_auth.hasher)
 
     def _hand_off(self, committed: list[PendingJob]) -> None:
         enqueue_jobs(self.redis, committed)

@@ -32,7 +32,6 @@ from typing import Any
 from uuid import UUID
 
 import pyotp
-from cryptography.fernet import Fernet
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
@@ -43,6 +42,7 @@ from cairn.config import Settings
 from cairn.crypto import derive_key, keyed_hash
 from cairn.db.ids import new_id
 from cairn.errors import Conflict, Invalid, NotFound, Unauthorized
+from cairn.webhooks.service import SecretBox
 
 TOKEN_PREFIX = "ca_"  # noqa: S105 - a marker, not a secret
 _TOKEN_BYTES = 32
@@ -70,19 +70,6 @@ TOTP_INVALID = "the TOTP code is not correct"
 TOTP_REUSED = "this TOTP code has been used already; wait for the next one"
 
 
-class TotpBox:
-    """Seals TOTP secrets at rest with a key of their own, derived from CAIRN_SECRET_KEY."""
-
-    def __init__(self, secret_key: str) -> None:
-        self._fernet = Fernet(base64.urlsafe_b64encode(derive_key(secret_key, "admin-totp")))
-
-    def seal(self, secret: str) -> bytes:
-        return self._fernet.encrypt(secret.encode())
-
-    def open(self, sealed: bytes) -> str:
-        return self._fernet.decrypt(bytes(sealed)).decode()
-
-
 @dataclass(frozen=True)
 class AdminCrypto:
     """What the admin services need from the server's secrets and settings. Build it once per
@@ -90,19 +77,17 @@ class AdminCrypto:
 
     hasher: Hasher
     session_pepper: bytes = field(repr=False)
-    totp_box: TotpBox = field(repr=False)
+    totp_box: SecretBox = field(repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AdminCrypto:
+    def from_settings(cls, settings: Settings, hasher: Hasher | None = None) -> AdminCrypto:
+        """`hasher`: the process's (the Runtime shares its own, so one dummy hash)."""
         secret = settings.require_secret_key()
         return cls(
-            hasher=Hasher(
-                time_cost=settings.argon2_time_cost,
-                memory_kib=settings.argon2_memory_kib,
-                parallelism=settings.argon2_parallelism,
-            ),
+            hasher=hasher or Hasher.from_settings(settings),
             session_pepper=derive_key(secret, "admin-session-pepper"),
-            totp_box=TotpBox(secret),
+            # Sealed with a key of their own, derived from CAIRN_SECRET_KEY.
+            totp_box=SecretBox(secret, "admin-totp"),
         )
 
 
@@ -557,7 +542,6 @@ __all__ = [
     "IssuedSession",
     "NewAdmin",
     "SignInAttempt",
-    "TotpBox",
     "TotpSetup",
     "begin_totp",
     "check_email",

@@ -11,12 +11,16 @@ a login for an unknown email costs what a wrong password costs.
 from __future__ import annotations
 
 from functools import cache, cached_property
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from cairn.errors import Invalid
+
+if TYPE_CHECKING:
+    from cairn.config import Settings
 
 MIN_LENGTH = 8
 MAX_LENGTH = 256
@@ -51,6 +55,14 @@ class Hasher:
     def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Hasher:
+        return cls(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
         )
 
     @cached_property

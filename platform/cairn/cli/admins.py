@@ -17,7 +17,7 @@ import click
 from sqlalchemy import Connection
 
 from cairn.admins import service
-from cairn.admins.service import Admin, AdminCrypto
+from cairn.admins.service import Admin
 from cairn.cli.context import open_runtime
 from cairn.cli.output import Result, command_output, table
 from cairn.errors import Invalid
@@ -84,9 +84,7 @@ def create(email: str, password_stdin: bool, generate: bool) -> Result:
     """Create admin EMAIL (password prompted unless --password-stdin or --generate)."""
     password = _read_password(password_stdin, generate)
     with _owner() as (rt, conn):
-        created = service.create_admin(
-            conn, AdminCrypto.from_settings(rt.settings), email, password
-        )
+        created = service.create_admin(conn, rt.admin_crypto, email, password)
     admin = created.admin
     return _with_password(
         _admin_data(admin),
@@ -147,7 +145,7 @@ def set_password(email: str, password_stdin: bool, generate: bool) -> Result:
     with _owner() as (rt, conn):
         admin = service.set_password(
             conn,
-            AdminCrypto.from_settings(rt.settings),
+            rt.admin_crypto,
             service.get_admin(conn, email).id,
             password,
         )
@@ -182,7 +180,7 @@ def totp_group() -> None:
 def totp_enable(email: str) -> Result:
     """Enrol an authenticator for EMAIL: shows the secret, then asks for a code to confirm."""
     with open_runtime() as rt:
-        crypto = AdminCrypto.from_settings(rt.settings)
+        crypto = rt.admin_crypto
         with rt.db.owner() as conn:
             admin = service.get_admin(conn, email)
             setup = service.begin_totp(conn, crypto, admin.id)

@@ -29,13 +29,13 @@ from cairn.admins.service import (
     TOTP_REQUIRED,
     TOTP_REUSED,
     AdminCrypto,
-    TotpBox,
 )
 from cairn.auth.passwords import Hasher
 from cairn.config import Settings
 from cairn.crypto import keyed_hash
 from cairn.errors import Conflict, Invalid, NotFound, Unauthorized
 from cairn.runtime import Runtime
+from cairn.webhooks.service import SecretBox
 from tests.integration.admins.helpers import PASSWORD, attempt, make_admin, unique_email
 
 WRONG = "not the password at all"
@@ -495,7 +495,7 @@ def test_begin_totp_gives_a_sealed_secret_and_a_provisioning_uri(
     assert setup.secret.encode() not in sealed
     assert crypto.totp_box.open(sealed) == setup.secret
     with pytest.raises(InvalidToken):
-        TotpBox("another-secret-key-0123456789abcdefghij").open(sealed)
+        SecretBox("another-secret-key-0123456789abcdefghij", "admin-totp").open(sealed)
 
     # Pending, not in force: sign-in still needs no code.
     assert not _row(runtime, admin.id)["totp_enabled"]
