@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, or_, select, text, update
+from sqlalchemy import Connection, Select, insert, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 
 from cairn.audit import service as audit_service
@@ -231,11 +231,7 @@ def enter_with_key(
         ).first()
     else:
         enter_tenant(conn, mode, project_id, {"source": source})
-        version = (
-            select(collections.c.version)
-            .where(collections.c.project_id == project_id, collections.c.name == (collection or ""))
-            .scalar_subquery()
-        )
+        version = collection_version(project_id, collection).scalar_subquery()
         row = conn.execute(
             select(
                 api_keys.c.id.label("key_id"),
@@ -262,6 +258,14 @@ def enter_with_key(
     return Entry(principal, row.collection_version)
 
 
+def collection_version(project_id: UUID, collection: str | None) -> Select[tuple[int]]:
+    """The registered version of the collection a request names (none: no row), read in the
+    statement that enters the request (for the Citus path, where the SQL function is not)."""
+    return select(collections.c.version).where(
+        collections.c.project_id == project_id, collections.c.name == (collection or "")
+    )
+
+
 def enter_anonymous(
     conn: Connection,
     mode: ContextMode,
@@ -278,11 +282,7 @@ def enter_anonymous(
         ).scalar()
     else:
         enter_tenant(conn, mode, project_id, {**principal.claims(), "source": source})
-        version = conn.execute(
-            select(collections.c.version).where(
-                collections.c.project_id == project_id, collections.c.name == (collection or "")
-            )
-        ).scalar()
+        version = conn.execute(collection_version(project_id, collection)).scalar()
     return Entry(principal, version)
 
 

@@ -15,13 +15,12 @@ from uuid import UUID
 from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 
-from cairn.auth.keys import Entry
+from cairn.auth.keys import Entry, collection_version
 from cairn.auth.principal import Principal
 from cairn.crypto import keyed_hash
 from cairn.db.ids import new_id
 from cairn.db.tenant import ContextMode, enter_tenant
 from cairn.errors import NotFound, Unauthorized
-from cairn.schema.models import collections
 from cairn.users.models import sessions, users
 from cairn.users.settings import AuthSettings
 
@@ -142,11 +141,7 @@ def enter_with_session(
         ).first()  # fmt: skip
     else:
         enter_tenant(conn, mode, project_id, {"source": source})
-        version = (
-            select(collections.c.version)
-            .where(collections.c.project_id == project_id, collections.c.name == (collection or ""))
-            .scalar_subquery()
-        )
+        version = collection_version(project_id, collection).scalar_subquery()
         row = conn.execute(
             select(
                 sessions.c.id.label("session_id"),
