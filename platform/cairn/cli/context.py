@@ -84,5 +84,13 @@ def in_project(slug: str) -> Iterator[tuple[Runtime, Project, Connection]]:
     acting on that project. What the command does is audited as coming from the CLI."""
     with open_runtime() as rt:
         project = rt.projects.resolve(slug)
-        with rt.db.tenant(project.id, {"source": "cli"}) as conn:
+        with cli_tenant(rt, project) as conn:
             yield rt, project, conn
+
+
+@contextmanager
+def cli_tenant(rt: Runtime, project: Project) -> Iterator[Connection]:
+    """One tenant transaction in `project`, audited as coming from the CLI: for a command
+    that needs two (say, to ask a person between looking up and acting)."""
+    with rt.db.tenant(project.id, {"source": "cli"}) as conn:
+        yield conn

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from cairn.cli.context import in_project, project_option
+from cairn.cli.context import cli_tenant, in_project, open_runtime, project_option
 from cairn.cli.output import Result, command_output, table
 from cairn.errors import Invalid, NotFound
 from cairn.users import providers
@@ -43,13 +43,6 @@ def _row(provider: Provider) -> dict[str, Any]:
     }
 
 
-def _by_name(found: list[Provider], name: str) -> Provider:
-    for provider in found:
-        if provider.name == name:
-            return provider
-    raise NotFound(f"no OAuth provider named '{name}' in this project")
-
-
 @providers_group.command("list")
 @project_option
 @command_output
@@ -70,7 +63,7 @@ def list_(slug: str) -> Result:
 def show(slug: str, name: str) -> Result:
     """Show one provider."""
     with in_project(slug) as (_, project, conn):
-        provider = _by_name(providers.list_providers(conn, project.id), name)
+        provider, _ = providers.find_provider(conn, project.id, name)
     data = _data(provider)
     return Result(data, [f"{k}: {' '.join(v) if isinstance(v, list) else v}"
                          for k, v in data.items()])  # fmt: skip
@@ -127,7 +120,10 @@ def set_(
         raw["scopes"] = list(scopes)
     wanted = providers.load_provider(raw)
     with in_project(slug) as (rt, project, conn):
-        existing = {p.name: p for p in providers.list_providers(conn, project.id)}.get(name)
+        try:
+            existing: Provider | None = providers.find_provider(conn, project.id, name)[0]
+        except NotFound:
+            existing = None
         provider = providers.save_provider(
             conn, rt.provider_box, project.id, wanted, actor="operator",
             provider_id=existing.id if existing else None,
@@ -151,13 +147,17 @@ def set_(
 def delete(slug: str, name: str, yes: bool) -> Result:
     """Delete provider NAME. Users who signed in through it keep their accounts, but lose the
     link to it."""
-    with in_project(slug) as (_, project, conn):
-        provider = _by_name(providers.list_providers(conn, project.id), name)
-        if not yes:
+    with open_runtime() as rt:
+        project = rt.projects.resolve(slug)
+        with cli_tenant(rt, project) as conn:  # a clear "not found" before asking
+            providers.find_provider(conn, project.id, name)
+        if not yes:  # asked outside any transaction: nothing is held while a person decides
             click.confirm(
                 f"Delete OAuth provider '{name}'? Its users can no longer sign in through it",
                 abort=True,
                 err=True,
             )
-        providers.delete_provider(conn, project.id, provider.id, actor="operator")
+        with cli_tenant(rt, project) as conn:
+            provider, _ = providers.find_provider(conn, project.id, name)
+            providers.delete_provider(conn, project.id, provider.id, actor="operator")
     return Result(_data(provider), [f"deleted provider {name}"])

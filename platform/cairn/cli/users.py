@@ -11,7 +11,7 @@ import click
 from sqlalchemy import Connection
 
 from cairn.auth.principal import operator
-from cairn.cli.context import in_project, project_option
+from cairn.cli.context import cli_tenant, in_project, open_runtime, project_option
 from cairn.cli.output import Result, command_output, table
 from cairn.errors import NotFound
 from cairn.users import service as users
@@ -139,9 +139,13 @@ def logout(slug: str, who: str) -> Result:
 @command_output
 def delete(slug: str, who: str, yes: bool) -> Result:
     """Delete a user with their sessions and linked identities (records they own stay)."""
-    with in_project(slug) as (_, project, conn):
-        user = _find(conn, project.id, who)
-        if not yes:
-            click.confirm(f"Delete user {user.email}?", abort=True, err=True)
-        users.delete_user(conn, project.id, operator(project.id), user.id)
+    with open_runtime() as rt:
+        project = rt.projects.resolve(slug)
+        with cli_tenant(rt, project) as conn:
+            email = _find(conn, project.id, who).email
+        if not yes:  # asked outside any transaction: nothing is held while a person decides
+            click.confirm(f"Delete user {email}?", abort=True, err=True)
+        with cli_tenant(rt, project) as conn:
+            user = _find(conn, project.id, who)
+            users.delete_user(conn, project.id, operator(project.id), user.id)
     return Result({"id": str(user.id), "deleted": True}, [f"deleted user {user.email}"])
