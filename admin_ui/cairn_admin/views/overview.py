@@ -28,9 +28,7 @@ def project_overview(slug: str) -> str:
     try:
         hours = traffic.hourly(rt.redis, project.id)
         depths: dict[str, int] | None = jobs.queue_depths(rt.redis)
-        failed: int | None = len(
-            jobs.list_jobs(rt.redis, project.id, status="failed", limit=FAILED_SHOWN)
-        )
+        failed: int | None = jobs.count_jobs(rt.redis, project.id, "failed", cap=FAILED_SHOWN)
     except (RedisError, OSError):
         hours, depths, failed = [], None, None
     return render_template(

@@ -152,6 +152,18 @@ def page_jobs(
     return views, None
 
 
+def count_jobs(redis: Redis[bytes], project_id: UUID, status: str, *, cap: int) -> int:
+    """How many of the project's jobs are in `status`, counting up to `cap`: no job's result
+    is read, only its status."""
+    found = 0
+    for job, _ in _indexed(redis, project_id):
+        if _status(job) == status:
+            found += 1
+            if found == cap:
+                break
+    return found
+
+
 def get_job(redis: Redis[bytes], project_id: UUID, job_id: str) -> JobView:
     return _view(_one(redis, project_id, job_id))
 

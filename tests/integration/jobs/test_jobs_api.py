@@ -103,3 +103,15 @@ def test_listing_reads_the_index_past_its_first_chunk(
                 if job is not None:
                     job.delete(pipeline=pipe)
             pipe.execute()
+
+
+def test_failed_jobs_are_counted_per_project_up_to_a_cap(
+    runtime: Runtime, project: Project, other_project: Project
+) -> None:
+    for n in range(3):
+        failing_job(runtime, project, f"{project.slug}-count-{n}")
+    failing_job(runtime, other_project, f"{other_project.slug}-count")
+    assert job_service.count_jobs(runtime.redis, project.id, "failed", cap=100) == 3
+    assert job_service.count_jobs(runtime.redis, project.id, "failed", cap=2) == 2
+    assert job_service.count_jobs(runtime.redis, other_project.id, "failed", cap=100) == 1
+    assert job_service.count_jobs(runtime.redis, project.id, "finished", cap=100) == 0
