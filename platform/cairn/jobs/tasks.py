@@ -61,13 +61,13 @@ def sweep_outbox() -> int:
     was lost (Redis was down at the hand-off, a worker was killed mid-delivery). Runs from
     the scheduler; duplicates are harmless."""
     rt = context.runtime()
-    handed = 0
+    jobs = []
     for project, conn in context.each_project():
-        lost = delivery.due_deliveries(conn, project.id, LOST_AFTER, SWEEP_BATCH)
+        jobs += delivery.due_deliveries(conn, project.id, LOST_AFTER, SWEEP_BATCH)
         ids = outbox.undispatched(conn, project.id, SWEEP_AFTER, SWEEP_BATCH)
-        jobs = [outbox.dispatch_job(project.id, i) for i in ids] + lost
-        if jobs and enqueue_jobs(rt.redis, jobs):
-            handed += len(jobs)
+        jobs += [outbox.dispatch_job(project.id, i) for i in ids]
+    # Handed to Redis once every project's transaction has ended, in one go.
+    handed = len(jobs) if jobs and enqueue_jobs(rt.redis, jobs) else 0
     if handed:
         log.info("outbox sweep re-enqueued events", extra={"events": handed})
     return handed

@@ -230,19 +230,19 @@ def sweep_mail() -> int:
     rt = context.runtime()
     if rt.settings.smtp_url is None:
         return 0
-    handed = 0
+    jobs = []
     for project, conn in context.each_project():
         ids = service.queued_before(conn, project.id, LOST_AFTER, SWEEP_BATCH)
-        if not ids:
-            continue
-        jobs = [service.deliver_job(project.id, i) for i in ids]
-        with rt.redis.pipeline(transaction=False) as pipe:
-            for job in jobs:
-                pipe.exists(Job.key_for(job.job_id))
-            present = pipe.execute()
-        lost = [job for job, exists in zip(jobs, present, strict=True) if not exists]
-        if lost and enqueue_jobs(rt.redis, lost):
-            handed += len(lost)
+        jobs += [service.deliver_job(project.id, i) for i in ids]
+    if not jobs:
+        return 0
+    # Redis is asked once every project's transaction has ended.
+    with rt.redis.pipeline(transaction=False) as pipe:
+        for job in jobs:
+            pipe.exists(Job.key_for(job.job_id))
+        present = pipe.execute()
+    lost = [job for job, exists in zip(jobs, present, strict=True) if not exists]
+    handed = len(lost) if lost and enqueue_jobs(rt.redis, lost) else 0
     if handed:
         log.info("mail sweep re-enqueued mails", extra={"mails": handed})
     return handed
