@@ -58,7 +58,6 @@ from cairn.tenancy.service import Project
 from cairn.users import service as users
 from cairn.users import sessions
 from cairn.users.models import oauth_identities, oauth_states
-from cairn.users.models import users as users_table
 from cairn.users.providers import Provider, ProviderDef, find_provider
 from cairn.webhooks.service import SecretBox, check_url
 
@@ -619,13 +618,8 @@ def _take_over(conn: Connection, project: Project, user: users.User, provider: s
     """An unverified account whose address a provider has now proven: whoever set its
     password never proved the address (it may be someone squatting the email), so the
     password and the sessions go; the owner signs in through the provider, or resets."""
-    conn.execute(
-        users_table.update()
-        .where(users_table.c.project_id == project.id, users_table.c.id == user.id)
-        .values(password_hash=None)
-    )
+    verified = users.verify_without_password(conn, project.id, user.id)
     ended = sessions.revoke_all(conn, project.id, user.id)
-    verified = users.mark_verified(conn, project.id, user.id)
     audit.record(conn, project.id, f"user:{user.id}", "user.verified", str(user.id),
                  {"via": f"oauth:{provider}", "password_removed": user.has_password,
                   "sessions_ended": ended})  # fmt: skip

@@ -323,6 +323,11 @@ def mark_verified(conn: Connection, project_id: UUID, user_id: UUID) -> User:
     return _update(conn, project_id, user_id, verified=True)
 
 
+def verify_without_password(conn: Connection, project_id: UUID, user_id: UUID) -> User:
+    """Verified by a provider that proved the address; a password nobody proved goes."""
+    return _update(conn, project_id, user_id, verified=True, password_hash=None)
+
+
 def change_email(conn: Connection, project_id: UUID, user_id: UUID, email: str) -> User:
     """The confirmed new address (a mail to it was followed, so it counts as verified)."""
     return _update(conn, project_id, user_id, email=email, verified=True)
