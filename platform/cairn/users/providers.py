@@ -260,17 +260,6 @@ def differs(box: SecretBox, current: Provider, sealed: bytes, wanted: ProviderDe
     return wanted.client_secret is not None and wanted.client_secret != box.open(sealed)
 
 
-def _sealed_secret(conn: Connection, project_id: UUID, provider_id: UUID) -> bytes:
-    row = conn.execute(
-        select(auth_providers.c.client_secret).where(
-            auth_providers.c.project_id == project_id, auth_providers.c.id == provider_id
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no OAuth provider {provider_id} in this project")
-    return bytes(row.client_secret)
-
-
 def save_provider(
     conn: Connection,
     box: SecretBox,
@@ -301,8 +290,11 @@ def save_provider(
         audit.record(conn, project_id, actor, "auth_provider.created", str(provider.id),
                      wanted.to_dict())  # fmt: skip
         return provider
-    current = get_provider(conn, project_id, provider_id)
-    sealed = _sealed_secret(conn, project_id, provider_id)
+    row = get_named(
+        conn, auth_providers, [*_COLUMNS, auth_providers.c.client_secret], project_id,
+        provider_id, kind="OAuth provider",
+    )  # fmt: skip
+    current, sealed = Provider.from_row(row), bytes(row["client_secret"])
     if not differs(box, current, sealed, wanted):
         return current
     values.update(version=auth_providers.c.version + 1, updated_at=func.now())
@@ -325,8 +317,7 @@ def save_provider(
         for key in ("name", "preset", "discovery_url", "client_id", "scopes")
         if getattr(current.definition, key) != getattr(wanted, key)
     )
-    secret_changed = wanted.client_secret is not None and wanted.client_secret != box.open(sealed)
-    if secret_changed:
+    if wanted.client_secret is not None and wanted.client_secret != box.open(sealed):
         changed.append("client_secret")
     detail = {"name": provider.name, "changed": changed, "version": provider.version}
     audit.record(conn, project_id, actor, "auth_provider.updated", str(provider.id), detail)
