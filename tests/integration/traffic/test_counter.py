@@ -38,10 +38,12 @@ def test_counts_wait_in_memory_while_redis_is_away(runtime: Runtime) -> None:
     away = Redis(unix_socket_path="/nonexistent/redis.sock", socket_connect_timeout=0.2)
     target = {"redis": away}
     counter = TrafficCounter(lambda: target["redis"], flush_every=3600)
-    counter.count(project, 200)
+    # Mid-hour, so both counts share a bucket however long the failing flush takes.
+    now = (time.time() // HOUR) * HOUR + HOUR / 2
+    counter.count(project, 200, now=now)
     counter.flush()  # fails quietly, keeps the count
     target["redis"] = runtime.redis
-    counter.count(project, 500)
+    counter.count(project, 500, now=now)
     counter.flush()
-    latest = hourly(runtime.redis, project)[-1]
+    latest = hourly(runtime.redis, project, now=now)[-1]
     assert (latest.requests, latest.server_errors) == (2, 1)
