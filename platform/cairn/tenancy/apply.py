@@ -269,8 +269,11 @@ def _webhook_steps(
 ) -> list[engine.Step]:
     current = {w.name: w for w in webhooks.list_webhooks(conn, project.id)}
     sealed = webhooks.sealed_secrets(conn, project.id)
-    for wanted in desired:  # refuse an unsafe URL while planning, not half-way through
-        webhooks.check_url(wanted.url, allow_private=allow_private)
+    for wanted in desired:  # refuse an unsafe new URL while planning, not half-way through
+        if wanted.name not in current or current[wanted.name].url != wanted.url:
+            webhooks.check_url(
+                wanted.url, allow_private=allow_private, field=f"webhooks.{wanted.name}.url"
+            )
 
     def save(c: Connection, wanted: webhooks.WebhookDef, webhook_id: UUID | None) -> None:
         _, secret = webhooks.save_webhook(
@@ -281,6 +284,7 @@ def _webhook_steps(
             actor=actor,
             allow_private=allow_private,
             webhook_id=webhook_id,
+            stored_url=current[wanted.name].url if wanted.name in current else None,
         )
         if secret is not None:
             generated[wanted.name] = secret
@@ -306,10 +310,19 @@ def _schedule_steps(
     allow_private: bool,
 ) -> list[engine.Step]:
     current = {s.definition.name: s for s in schedules.list_schedules(conn, project.id)}
+    for wanted in desired:  # refuse an unsafe new URL while planning, not half-way through
+        url = schedules.webhook_url(wanted)
+        stored = current[wanted.name].definition if wanted.name in current else None
+        if url is not None and url != schedules.webhook_url(stored):
+            webhooks.check_url(
+                url, allow_private=allow_private, field=f"schedules.{wanted.name}.action.url"
+            )
 
     def save(c: Connection, wanted: schedules.ScheduleDef, schedule_id: UUID | None) -> None:
+        stored = None
         if schedule_id is not None:
-            wanted = schedules.keeping_secret(current[wanted.name].definition, wanted)
+            stored = current[wanted.name].definition
+            wanted = schedules.keeping_secret(stored, wanted)
         schedules.save_schedule(
             c,
             box,
@@ -318,6 +331,7 @@ def _schedule_steps(
             actor=actor,
             allow_private=allow_private,
             schedule_id=schedule_id,
+            stored=stored,
         )
 
     return _named_steps(

@@ -154,16 +154,17 @@ def is_http_url(url: Any) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
-    """Refuse URLs whose host resolves to a non-public address (SSRF)."""
+def check_url(url: str, *, allow_private: bool, field: str = "url") -> None:
+    """Refuse URLs whose host resolves to a non-public address (SSRF); `field` names the
+    URL in the error."""
     if not is_http_url(url):
-        raise Invalid(errors={"url": ["must be an http:// or https:// URL with a host"]})
+        raise Invalid(errors={field: ["must be an http:// or https:// URL with a host"]})
     host = urlsplit(url).hostname or ""
     port = urlsplit(url).port or (443 if url.lower().startswith("https") else 80)
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except OSError:
-        raise Invalid(errors={"url": [f"the host '{host}' does not resolve"]}) from None
+        raise Invalid(errors={field: [f"the host '{host}' does not resolve"]}) from None
     if allow_private:
         return
     for info in infos:
@@ -171,7 +172,7 @@ def check_url(url: str, *, allow_private: bool) -> None:
         if not address.is_global or address.is_multicast:
             raise Invalid(
                 errors={
-                    "url": [
+                    field: [
                         f"'{host}' resolves to a non-public address ({address}); set "
                         "CAIRN_WEBHOOK_ALLOW_PRIVATE=1 to allow private targets"
                     ]
@@ -211,10 +212,15 @@ def save_webhook(
     actor: str,
     allow_private: bool,
     webhook_id: UUID | None = None,
+    stored_url: str | None = None,
 ) -> tuple[Webhook, str | None]:
     """Create (or, with `webhook_id`, replace) a webhook. Returns it and, when Cairn made the
-    secret, that secret: the only time it is shown."""
-    check_url(definition.url, allow_private=allow_private)
+    secret, that secret: the only time it is shown.
+
+    A URL equal to `stored_url` (the one the webhook has now) is not resolved again, so a
+    webhook whose host has gone can still be paused or renamed; delivery checks it anyway."""
+    if definition.url != stored_url:
+        check_url(definition.url, allow_private=allow_private)
     generated = None
     values: dict[str, Any] = {
         "name": definition.name,
@@ -257,6 +263,7 @@ def update_webhook(
         actor=actor,
         allow_private=allow_private,
         webhook_id=webhook_id,
+        stored_url=current.url,
     )
     return webhook
 

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from cairn.runtime import Runtime
 from tests.conftest import CairnCli
 from tests.factories import unique_slug
 from tests.integration.cli.test_commands import one_line_error
@@ -304,3 +306,39 @@ def test_bad_users_and_auth_sections(
 ) -> None:
     result = cairn("apply", write(tmp_path, text), "-p", slug)
     assert message in one_line_error(result) or message in result.stderr
+
+
+GONE = """
+webhooks:
+  - {name: notify, url: "http://receiver.invalid/hook", events: [record.created], enabled: false}
+schedules:
+  - {name: ping, cron: "0 * * * *", enabled: false,
+     action: {type: webhook, url: "http://receiver.invalid/tick"}}
+"""
+
+
+def test_targets_whose_host_is_gone_can_still_be_paused(
+    cairn: CairnCli, runtime: Runtime, slug: str, tmp_path: Path
+) -> None:
+    reachable = GONE.replace("receiver.invalid", "127.0.0.1:9").replace("false", "true")
+    assert cairn("apply", write(tmp_path, reachable), "-p", slug).exit_code == 0
+    project = runtime.projects.resolve(slug)
+    with runtime.db.tenant(project.id) as conn:  # .invalid never resolves (RFC 6761)
+        conn.execute(text("UPDATE cairn.webhooks SET url = 'http://receiver.invalid/hook'"))
+        conn.execute(
+            text(
+                "UPDATE cairn.schedules SET action = "
+                """jsonb_set(action, '{url}', '"http://receiver.invalid/tick"')"""
+            )
+        )
+    paused = cairn("apply", write(tmp_path, GONE, "paused.yaml"), "-p", slug)
+    assert paused.exit_code == 0, paused.stderr
+    assert "~ update webhook notify" in paused.stdout and "~ update schedule ping" in paused.stdout
+    moved = GONE.replace("receiver.invalid/hook", "other.invalid/hook")
+    error = one_line_error(cairn("apply", write(tmp_path, moved, "moved.yaml"), "-p", slug))
+    assert "does not resolve" in error and "webhooks.notify.url" in error
+    moved = GONE.replace("receiver.invalid/tick", "other.invalid/tick")
+    error = one_line_error(cairn("apply", write(tmp_path, moved, "moved2.yaml"), "-p", slug))
+    assert "does not resolve" in error and "schedules.ping.action.url" in error
+    exported = cairn("export", "-p", slug).stdout
+    assert "other.invalid" not in exported and exported.count("enabled: false") == 2

@@ -338,3 +338,29 @@ def test_api_and_cli(
     assert "NEXT_RUN_AT" in cairn("schedules", "list", "-p", project.slug).stdout
     assert client.delete(f"{base}/{schedule['id']}", headers=auth(admin_key)).status_code == 204
     assert_problem(client.get(f"{base}/{schedule['id']}", headers=auth(admin_key)), 404)
+
+
+def test_a_schedule_whose_host_is_gone_can_still_be_paused(
+    client: FlaskClient, runtime: Runtime, project: Project, admin_key: IssuedKey
+) -> None:
+    schedule = _save(runtime, project, action={"type": "webhook", "url": "http://127.0.0.1:9/t"})
+    gone = "http://receiver.invalid/tick"  # .invalid never resolves (RFC 6761)
+    with runtime.db.tenant(project.id) as conn:
+        conn.execute(
+            text(
+                "UPDATE cairn.schedules"
+                " SET action = jsonb_set(action, '{url}', to_jsonb(CAST(:u AS text)))"
+            ),
+            {"u": gone},
+        )
+    one = f"/api/v1/projects/{project.slug}/schedules/{schedule.id}"
+    paused = client.patch(one, json={"enabled": False}, headers=auth(admin_key))
+    assert paused.status_code == 200, paused.get_json()
+    assert (paused.get_json()["enabled"], paused.get_json()["action"]["url"]) == (False, gone)
+    moved = client.patch(
+        one,
+        json={"action": {"type": "webhook", "url": "http://other.invalid/x"}},
+        headers=auth(admin_key),
+    )
+    assert "does not resolve" in assert_problem(moved, 422)["errors"]["action.url"][0]  # type: ignore[index]
+    assert client.get(one, headers=auth(admin_key)).get_json()["action"]["url"] == gone

@@ -138,3 +138,20 @@ def test_deliveries_of_an_unknown_webhook_are_404(
         ),
         404,
     )
+
+
+def test_a_webhook_whose_host_is_gone_can_still_be_paused(
+    client: FlaskClient, runtime: Runtime, project: Project, admin_key: IssuedKey
+) -> None:
+    created = client.post(url(project), json=HOOK, headers=auth(admin_key)).get_json()
+    gone = "http://receiver.invalid/hook"  # .invalid never resolves (RFC 6761)
+    with runtime.db.tenant(project.id) as conn:
+        conn.execute(text("UPDATE cairn.webhooks SET url = :url"), {"url": gone})
+    one = url(project, f"/{created['id']}")
+    paused = client.patch(one, json={"enabled": False}, headers=auth(admin_key))
+    assert paused.status_code == 200, paused.get_json()
+    assert (paused.get_json()["enabled"], paused.get_json()["url"]) == (False, gone)
+    moved = client.patch(one, json={"url": "http://other.invalid/x"}, headers=auth(admin_key))
+    problem = assert_problem(moved, 422)
+    assert "does not resolve" in problem["errors"]["url"][0]  # type: ignore[index]
+    assert client.get(one, headers=auth(admin_key)).get_json()["url"] == gone
