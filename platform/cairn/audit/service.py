@@ -133,8 +133,9 @@ def list_entries(
     if action is not None and action.endswith("."):
         query = _by_action_prefix(project_id, action, where, limit + 1)
     else:
-        # No action: the primary key (project_id, id) read backwards; an exact action:
-        # ix_audit_log_project_id_action_id read backwards. Either stops after limit + 1.
+        # Read backwards off the primary key (project_id, id), or off (project_id, action |
+        # target | actor, id) for an exact one, stopping after limit + 1; a window long past
+        # is a range of (project_id, occurred_at). The planner picks by the filters given.
         query = select(*(audit_log.c[f] for f in _FIELDS)).where(*where(audit_log))
         if action is not None:
             query = query.where(audit_log.c.action == action)
