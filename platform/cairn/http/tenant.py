@@ -1,13 +1,15 @@
 """The tenant wall at the HTTP edge: resolve the project, open its transaction as the app
 role, authenticate inside it, check the scope, run the view, commit.
 
-Every route under /api/v1/projects/<project>/ goes through `project_route`; nothing else
-hands a view a database connection.
+Every route under /api/v1/projects/<project>/ goes through `project_route` (or, for the
+public routes that call another service between database steps, `public_project_route` and
+`public_step`); nothing else hands a view a database connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -119,6 +121,41 @@ def project_route(
         return cast(View, wrapper)
 
     return decorate
+
+
+def public_project_route(view: View) -> View:
+    """For a public route that calls another service (an OAuth provider) between database
+    steps: resolve the project and run the view with no transaction open. The view opens
+    short ones with `public_step()`, so no connection waits, idle in a transaction, on the
+    other service."""
+
+    @wraps(view)
+    def wrapper(project: str, **kwargs: Any) -> Any:
+        found = runtime().projects.resolve(project)
+        g.project_id = found.id
+        g.public_project = found
+        return view(**kwargs)
+
+    return cast(View, wrapper)
+
+
+def public_project() -> Project:
+    """The project of a `public_project_route` view, outside its transactions."""
+    return cast(Project, g.public_project)
+
+
+@contextmanager
+def public_step() -> Iterator[TenantRequest]:
+    """One transaction of a `public_project_route` view: the app role, entered as an
+    anonymous caller of the project (like `project_route(public=True)`); commits when the
+    block ends, rolls back when it raises."""
+    rt = runtime()
+    found = public_project()
+    with rt.db.request() as conn:
+        entry = keys.enter_anonymous(
+            conn, rt.settings.tenant_context, found.id, None, request.remote_addr or ""
+        )
+        yield TenantRequest(found, entry.principal, conn)
 
 
 class TenantRequest:

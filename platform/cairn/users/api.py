@@ -33,17 +33,19 @@ guarded = Blueprint("auth_guarded", __name__, url_prefix=PREFIX)
 bp = Blueprint("auth", __name__, url_prefix=PREFIX)
 
 
-def _cookie_path() -> str:
-    return f"/api/v1/projects/{tenant().project.slug}/"
+def _cookie_path(project_slug: str) -> str:
+    return f"/api/v1/projects/{project_slug}/"
 
 
-def set_session_cookies(response: Response, issued: IssuedSession, csrf: str) -> None:
-    """The session in an HttpOnly cookie (for browsers), and the CSRF token that
-    cookie-authenticated writes must echo in a readable one."""
+def set_session_cookies(
+    response: Response, project_slug: str, issued: IssuedSession, csrf: str
+) -> None:
+    """The session in an HttpOnly cookie (for browsers) scoped to the project's API, and
+    the CSRF token that cookie-authenticated writes must echo in a readable one."""
     max_age = int((issued.session.expires_at - issued.session.created_at).total_seconds())
     common: dict[str, Any] = {
         "max_age": max_age,
-        "path": _cookie_path(),
+        "path": _cookie_path(project_slug),
         "secure": request.is_secure,
         "samesite": "Lax",
     }
@@ -64,7 +66,7 @@ def signed_in_response(signed: SignedIn, status: int = 200) -> Response:
             "csrf_token": csrf,
         }
     )
-    set_session_cookies(response, issued, csrf)
+    set_session_cookies(response, tenant().project.slug, issued, csrf)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -73,7 +75,7 @@ def signed_in_response(signed: SignedIn, status: int = 200) -> Response:
 def _ended_response() -> Response:
     response = Response(status=204)
     for name in (SESSION_COOKIE, CSRF_COOKIE):
-        response.delete_cookie(name, path=_cookie_path())
+        response.delete_cookie(name, path=_cookie_path(tenant().project.slug))
     return response
 
 

@@ -3,12 +3,13 @@
 The authorization-code flow, with `state` (single use, 10 minutes), an OpenID Connect
 `nonce` and a PKCE S256 verifier. `begin` checks where the browser is to land afterwards
 against the project's `auth.redirect_allow`, stores the state's hash with the nonce,
-verifier and redirect target sealed, and answers the provider's authorization URL. The
-state is bound to the browser that started the sign-in (`browser`: a random value the HTTP
-layer keeps in a cookie), so a callback link planted in another browser signs nobody in
-there (login CSRF). `complete` consumes the state (a second use finds nothing), exchanges
-the code with the verifier, validates the ID token (signature against the provider's JWKS,
-issuer, audience, expiry, nonce) and signs the user in:
+verifier and redirect target sealed; `Started.authorize_url` then makes the provider's
+authorization URL. The state is bound to the browser that started the sign-in (`browser`: a
+random value the HTTP layer keeps in a cookie), so a callback link planted in another
+browser signs nobody in there (login CSRF). The callback takes three steps: `receive`
+consumes the state (a second use finds nothing); `Received.identity` exchanges the code
+with the verifier and validates the ID token (signature against the provider's JWKS,
+issuer, audience, expiry, nonce); `finish` signs the user in:
 
 1. an identity already linked (provider, subject) → its user;
 2. else a user with the same email → linked only when the provider says the email is
@@ -20,6 +21,11 @@ Each provider's configuration (decrypted secret, discovery metadata, signing key
 per process under (project, provider id, version): a changed provider — a rotated secret
 too — bumps the version, and the next login builds a new client. The authlib session that
 talks to the provider is made per login: it holds the login's token.
+
+Nothing here talks to the provider while holding a database transaction: the steps that do
+(`Started.authorize_url`, `Received.identity`) take no connection, and the caller runs the
+database steps around them in transactions of their own, so a slow provider keeps no
+connection idle in a transaction.
 
 Every URL fetched from the server side (discovery document, token endpoint, JWKS, user
 info) must resolve to public addresses unless private targets are allowed
@@ -35,6 +41,8 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -115,6 +123,36 @@ class _Pending:
     verifier: str
     redirect_to: str
     browser: str | None  # hash of the browser binding, when the sign-in has one
+
+
+@dataclass(frozen=True)
+class Started:
+    """A stored sign-in, waiting for the URL that sends the browser to the provider."""
+
+    client: ProviderClient
+    state: str
+    nonce: str
+    verifier: str
+
+    def authorize_url(self, callback_url: str) -> str:
+        """May fetch the provider's discovery document: call it outside any transaction."""
+        return self.client.authorize_url(callback_url, self.state, self.nonce, self.verifier)
+
+
+@dataclass(frozen=True)
+class Received:
+    """A callback whose state is consumed and whose provider is known."""
+
+    provider: str
+    client: ProviderClient
+    pending: _Pending
+    code: str
+
+    def identity(self, callback_url: str) -> Identity:
+        """Who signed in, in the provider's word: the code exchange and the checks of what
+        comes back (over the network, so outside any transaction; a CairnError goes to
+        `fail`)."""
+        return self.client.identity(callback_url, self.code, self.pending)
 
 
 # -- talking to the provider ------------------------------------------------------------
@@ -385,13 +423,14 @@ def begin(
     project: Project,
     provider_name: str,
     redirect_to: str | None,
-    callback_url: str,
     *,
     browser: str | None = None,
     allow_private: bool = False,
-) -> str:
-    """Start a sign-in: the provider's authorization URL to send the browser to. `browser`:
-    a secret the browser will present again at the callback (None: no binding)."""
+) -> Started:
+    """Start a sign-in: store it and answer what the authorization URL needs (the URL itself
+    may need the provider's discovery document: `Started.authorize_url`, outside the
+    transaction). `browser`: a secret the browser will present again at the callback (None:
+    no binding)."""
     allowed = users.auth_settings(project)
     if not redirect_to:
         raise Invalid(errors={"redirect_to": ["required: where to send the browser afterwards"]})
@@ -407,7 +446,6 @@ def begin(
     client = provider_client(project.id, provider, box, sealed, allow_private=allow_private)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters, within PKCE's 43 to 128
-    url = client.authorize_url(callback_url, state, nonce, verifier)
     now = datetime.now(UTC)
     conn.execute(
         delete(oauth_states).where(
@@ -430,7 +468,7 @@ def begin(
             expires_at=now + STATE_LIFETIME,
         )
     )
-    return url
+    return Started(client, state, nonce, verifier)
 
 
 def _consume(
@@ -503,45 +541,79 @@ def abandon(
     return pending.redirect_to
 
 
-def complete(
+def receive(
     conn: Connection,
     box: SecretBox,
-    kit: users.UserAuth,
     project: Project,
     provider_name: str,
     state: str | None,
     code: str | None,
-    callback_url: str,
-    ip: str | None,
-    user_agent: str | None,
     *,
     browser: str | None = None,
     allow_private: bool = False,
-) -> Completed:
-    """Finish a sign-in the provider sent back. A missing, unknown, expired or reused state
-    is a BadRequest (nothing changes). Any failure after the state was consumed is a
-    CallbackFailed: commit (the state stays consumed, the failure audited), then answer.
-    `browser`: the binding the browser presents (see `begin`)."""
+) -> Received:
+    """A callback's first step: consume the pending sign-in `state` names and find its
+    provider. A missing, unknown, expired or reused state is a BadRequest (nothing changes);
+    a failure after that is a CallbackFailed (see `_audited`). `browser`: the binding the
+    browser presents (see `begin`)."""
     pending = _consume(conn, box, project.id, provider_name, state, browser)
+    with _audited(conn, project, provider_name, pending):
+        if not code:
+            raise BadRequest("the callback has no code", reason="missing_code")
+        provider, sealed = find_provider(conn, project.id, provider_name)
+        client = provider_client(project.id, provider, box, sealed,
+                                 allow_private=allow_private)  # fmt: skip
+    return Received(provider.name, client, pending, code)
+
+
+def finish(
+    conn: Connection,
+    kit: users.UserAuth,
+    project: Project,
+    received: Received,
+    identity: Identity,
+    ip: str | None,
+    user_agent: str | None,
+) -> Completed:
+    """A callback's last step: the account `identity` signs in as (found, linked or made)
+    and its new session. A failure is a CallbackFailed (see `_audited`)."""
+    with _audited(conn, project, received.provider, received.pending):
+        user, created, linked = _resolve(conn, kit, project, received.provider, identity)
+        signed_in = users.start_session(
+            conn, kit, project, user, method=f"oauth:{received.provider}", ip=ip,
+            user_agent=user_agent,
+        )  # fmt: skip
+    return Completed(signed_in, received.pending.redirect_to, created, linked)
+
+
+def fail(conn: Connection, project: Project, received: Received, exc: CairnError) -> CallbackFailed:
+    """A callback that failed at the provider (`Received.identity`), audited: commit, then
+    answer the CallbackFailed this returns."""
+    _record_failure(conn, project, received.provider, exc)
+    return CallbackFailed(exc, received.pending.redirect_to)
+
+
+@contextmanager
+def _audited(
+    conn: Connection, project: Project, provider_name: str, pending: _Pending
+) -> Iterator[None]:
+    """Run a step of a callback whose state is consumed: on a CairnError its writes are
+    undone and the failure audited, and it is raised again as a CallbackFailed: commit (the
+    state stays consumed), then send the browser back with the error."""
     try:
         with conn.begin_nested():
-            if not code:
-                raise BadRequest("the callback has no code", reason="missing_code")
-            provider, sealed = find_provider(conn, project.id, provider_name)
-            client = provider_client(project.id, provider, box, sealed,
-                                     allow_private=allow_private)  # fmt: skip
-            identity = client.identity(callback_url, code, pending)
-            user, created, linked = _resolve(conn, kit, project, provider.name, identity)
-            signed_in = users.start_session(
-                conn, kit, project, user, method=f"oauth:{provider.name}", ip=ip,
-                user_agent=user_agent,
-            )  # fmt: skip
+            yield
     except CairnError as exc:
-        audit.record(conn, project.id, "anonymous", "user.login_failed", None,
-                     {"method": f"oauth:{provider_name}",
-                      "reason": exc.extra.get("reason", exc.slug)})  # fmt: skip
+        _record_failure(conn, project, provider_name, exc)
         raise CallbackFailed(exc, pending.redirect_to) from exc
-    return Completed(signed_in, pending.redirect_to, created, linked)
+
+
+def _record_failure(
+    conn: Connection, project: Project, provider_name: str, exc: CairnError
+) -> None:
+    audit.record(conn, project.id, "anonymous", "user.login_failed", None,
+                 {"method": f"oauth:{provider_name}",
+                  "reason": exc.extra.get("reason", exc.slug)})  # fmt: skip
 
 
 def _resolve(
@@ -632,9 +704,13 @@ __all__ = [
     "Identity",
     "ProviderClient",
     "ProviderFailed",
+    "Received",
+    "Started",
     "abandon",
     "begin",
-    "complete",
     "error_code",
+    "fail",
+    "finish",
     "provider_client",
+    "receive",
 ]

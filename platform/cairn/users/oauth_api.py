@@ -25,11 +25,15 @@ from uuid import UUID
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from cairn.errors import CairnError
 from cairn.http.body import json_body
 from cairn.http.pagination import CursorCodec, page_request, page_response
 from cairn.http.tenant import (
     csrf_token,
     project_route,
+    public_project,
+    public_project_route,
+    public_step,
     runtime,
     tenant,
 )
@@ -42,9 +46,8 @@ bp = Blueprint("oauth", __name__, url_prefix=f"{PREFIX}/oauth")
 providers_bp = Blueprint("auth_providers", __name__, url_prefix=f"{PREFIX}/providers")
 
 
-def _callback_url(provider: str) -> str:
-    return url_for("oauth.callback", project=tenant().project.slug, provider=provider,
-                   _external=True)  # fmt: skip
+def _callback_url(project: str, provider: str) -> str:
+    return url_for("oauth.callback", project=project, provider=provider, _external=True)
 
 
 def _found(location: str) -> Response:
@@ -66,27 +69,27 @@ def _to(redirect_to: str, fragment: dict[str, str]) -> Response:
 
 
 @bp.get("/<provider>/authorize")
-@project_route("write", public=True)
+@public_project_route
 def authorize(provider: str) -> Response:
-    ctx, rt = tenant(), runtime()
+    rt = runtime()
     browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(32)
-    url = oauth.begin(
-        ctx.conn,
-        rt.provider_box,
-        ctx.project,
-        provider,
-        request.args.get("redirect_to"),
-        _callback_url(provider),
-        browser=browser,
-        allow_private=rt.settings.webhook_allow_private,
-    )
-    response = _found(url)
+    with public_step() as ctx:
+        started = oauth.begin(
+            ctx.conn,
+            rt.provider_box,
+            ctx.project,
+            provider,
+            request.args.get("redirect_to"),
+            browser=browser,
+            allow_private=rt.settings.webhook_allow_private,
+        )
+    response = _found(started.authorize_url(_callback_url(public_project().slug, provider)))
     response.headers["Cache-Control"] = "no-store"
     response.set_cookie(
         BROWSER_COOKIE,
         browser,
         max_age=int(oauth.STATE_LIFETIME.total_seconds()),
-        path=f"/api/v1/projects/{ctx.project.slug}/auth/oauth/",
+        path=f"/api/v1/projects/{public_project().slug}/auth/oauth/",
         secure=request.is_secure,
         httponly=True,
         samesite="Lax",
@@ -95,44 +98,47 @@ def authorize(provider: str) -> Response:
 
 
 @bp.get("/<provider>/callback")
-@project_route("write", public=True)
+@public_project_route
 def callback(provider: str) -> Response:
-    ctx, rt = tenant(), runtime()
+    """Three transactions, none open while the provider is asked who signed in. A failure
+    after the state is consumed is committed (state gone, failure audited), then answered
+    by sending the browser back with the error."""
+    rt = runtime()
     state = request.args.get("state")
     browser = request.cookies.get(BROWSER_COOKIE)
     error = request.args.get("error")
     if error is not None:  # the user said no, or the provider failed
-        target = oauth.abandon(
-            ctx.conn, rt.provider_box, ctx.project, provider, state, error,
-            request.args.get("error_description"), browser=browser,
-        )  # fmt: skip
+        with public_step() as ctx:
+            target = oauth.abandon(
+                ctx.conn, rt.provider_box, ctx.project, provider, state, error,
+                request.args.get("error_description"), browser=browser,
+            )  # fmt: skip
         fragment = {"error": oauth.error_code(error)}
         if request.args.get("error_description"):
             fragment["error_description"] = request.args["error_description"][:300]
         return _to(target, fragment)
+    with public_step() as ctx:
+        try:
+            received = oauth.receive(
+                ctx.conn, rt.provider_box, ctx.project, provider, state,
+                request.args.get("code"), browser=browser,
+                allow_private=rt.settings.webhook_allow_private,
+            )  # fmt: skip
+        except oauth.CallbackFailed as exc:
+            return _failed(exc)
     try:
-        done = oauth.complete(
-            ctx.conn,
-            rt.provider_box,
-            rt.user_auth,
-            ctx.project,
-            provider,
-            state,
-            request.args.get("code"),
-            _callback_url(provider),
-            request.remote_addr,
-            request.headers.get("User-Agent"),
-            browser=browser,
-            allow_private=rt.settings.webhook_allow_private,
-        )
-    except oauth.CallbackFailed as exc:
-        # Answered, not raised: the consumed state and the audit entry must be committed.
-        fragment = {
-            "error": str(exc.extra.get("reason", exc.slug)),
-            "error_description": exc.detail,
-            "status": str(exc.status),
-        }
-        return _to(exc.redirect_to, fragment)
+        identity = received.identity(_callback_url(public_project().slug, provider))
+    except CairnError as exc:
+        with public_step() as ctx:
+            return _failed(oauth.fail(ctx.conn, ctx.project, received, exc))
+    with public_step() as ctx:
+        try:
+            done = oauth.finish(
+                ctx.conn, rt.user_auth, ctx.project, received, identity,
+                request.remote_addr, request.headers.get("User-Agent"),
+            )  # fmt: skip
+        except oauth.CallbackFailed as exc:
+            return _failed(exc)
     issued = done.signed_in.session
     csrf = csrf_token(rt, issued.token)
     response = _to(
@@ -143,8 +149,18 @@ def callback(provider: str) -> Response:
             "csrf_token": csrf,
         },
     )
-    set_session_cookies(response, issued, csrf)
+    set_session_cookies(response, public_project().slug, issued, csrf)
     return response
+
+
+def _failed(exc: oauth.CallbackFailed) -> Response:
+    """The browser sent back with the error (returned inside the step, so it commits)."""
+    fragment = {
+        "error": str(exc.extra.get("reason", exc.slug)),
+        "error_description": exc.detail,
+        "status": str(exc.status),
+    }
+    return _to(exc.redirect_to, fragment)
 
 
 # -- administration ---------------------------------------------------------------------
@@ -154,7 +170,7 @@ def _dump(provider: providers.Provider) -> dict[str, Any]:
     return {
         **provider.to_dict(),
         # What to register at the provider as the redirect (callback) URL.
-        "callback_url": _callback_url(provider.name),
+        "callback_url": _callback_url(tenant().project.slug, provider.name),
     }
 
 

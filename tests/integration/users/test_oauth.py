@@ -428,6 +428,8 @@ def test_the_client_secret_is_sealed_and_a_rotated_one_is_used_at_once(
     # The provider refuses the wrong secret (a client of this version is now cached) …
     refused = fragment(sign_in(client, project, idp, sub))
     assert (refused["error"], refused["status"]) == ("code_rejected", "401")
+    assert actions(runtime, project)[-1] == "user.login_failed"  # audited, state used up
+    assert count(runtime, project, "oauth_states") == 0
     # … the administrator rotates it: a new version, and the very next sign-in uses it.
     rotated = set_secret(runtime, project, provider, real_secret)
     assert rotated.version == provider.version + 1
@@ -644,3 +646,58 @@ def test_github_signs_in_with_the_primary_verified_email(
 
 def sign_in_github(client: FlaskClient, project: Project, github: FakeGitHub) -> TestResponse:
     return callback(client, github.approve(to_provider(client, project, "github")))
+
+
+def test_no_transaction_is_open_while_the_provider_is_asked(
+    client: FlaskClient,
+    runtime: Runtime,
+    project: Project,
+    idp: IdentityProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow provider must not keep a pool connection idle in a transaction: the calls that
+    reach it (discovery while starting, the code exchange at the callback) run between the
+    database steps."""
+    seen: dict[str, int] = {}
+
+    def open_app_transactions() -> int:
+        with runtime.db.owner_engine.connect() as conn:  # the superuser login sees every backend
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE usename = :app AND xact_start IS NOT NULL"
+                    ),
+                    {"app": runtime.settings.db_app_role},
+                ).scalar_one()
+            )
+
+    def watched(name: str, method: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            seen[name] = open_app_transactions()
+            return method(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(oauth.Started, "authorize_url",
+                        watched("authorize", oauth.Started.authorize_url))  # fmt: skip
+    monkeypatch.setattr(oauth.Received, "identity", watched("callback", oauth.Received.identity))
+    add_provider(runtime, project, idp)
+    sub = new_sub()
+    idp.set_user(sub, email=f"{sub}@corp.test", email_verified=True)
+    assert "token" in fragment(sign_in(client, project, idp, sub))
+    assert seen == {"authorize": 0, "callback": 0}
+    # …and the steps around them still did their work: the state was stored and used up.
+    assert count(runtime, project, "oauth_states") == 0 and count(runtime, project, "users") == 1
+
+
+def test_a_callback_without_a_code_uses_up_its_state(
+    client: FlaskClient, runtime: Runtime, project: Project, idp: IdentityProvider
+) -> None:
+    add_provider(runtime, project, idp)
+    state = parse_qs(urlsplit(to_provider(client, project)).query)["state"][0]
+    back_url = f"http://localhost/api/v1/projects/{project.slug}/auth/oauth/corp/callback"
+    back = fragment(callback(client, f"{back_url}?{urlencode({'state': state})}"))
+    assert (back["error"], back["status"]) == ("missing_code", "400")
+    assert count(runtime, project, "oauth_states") == 0
+    assert actions(runtime, project)[-1] == "user.login_failed"
