@@ -10,7 +10,7 @@ from cairn.errors import Invalid
 from cairn.http.tenant import runtime
 from cairn.jobs import service
 from cairn_admin import bp
-from cairn_admin.security import signed_in
+from cairn_admin.security import in_project, signed_in
 from cairn_admin.views.manage_common import PAGE_SIZE, cursor_position, next_cursor
 
 SECTION = "admin.jobs"
@@ -47,10 +47,9 @@ def jobs_list(slug: str) -> Any:
 @bp.post("/p/<slug>/jobs/<job_id>/retry")
 @signed_in
 def retry_job(slug: str, job_id: str) -> Any:
-    rt = runtime()
-    project = rt.projects.resolve(slug)
     try:
-        view = service.retry_job(rt.redis, project.id, job_id)
+        with in_project(slug) as (rt, project, conn, principal):
+            view = service.retry_job(conn, rt.redis, project.id, job_id, actor=principal.actor)
     except Invalid as exc:  # not failed (any more): someone retried it already
         message = "; ".join(m for msgs in exc.errors.values() for m in msgs)
         return _jobs_page(slug, "failed", f"Job {job_id}: {message}.", exc.status)
@@ -61,7 +60,7 @@ def retry_job(slug: str, job_id: str) -> Any:
 @bp.post("/p/<slug>/jobs/purge-failed")
 @signed_in
 def purge_failed_jobs(slug: str) -> Any:
-    rt = runtime()
-    purged = service.purge_failed(rt.redis, rt.projects.resolve(slug).id)
+    with in_project(slug) as (rt, project, conn, principal):
+        purged = service.purge_failed(conn, rt.redis, project.id, actor=principal.actor)
     flash(f"Deleted {purged} failed job{'' if purged == 1 else 's'}.", "success")
     return redirect(url_for("admin.jobs", slug=slug))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from cairn.cli.context import external_settings, open_runtime, project_option
+from cairn.cli.context import cli_tenant, external_settings, open_runtime, project_option
 from cairn.cli.output import Result, command_output, table
 from cairn.errors import Invalid
 from cairn.jobs import service as job_service
@@ -119,7 +119,9 @@ def jobs_show(slug: str, job_id: str) -> Result:
 def jobs_retry(slug: str, job_id: str) -> Result:
     """Put a failed job back on its queue."""
     with open_runtime(redis=True) as rt:
-        view = job_service.retry_job(rt.redis, rt.projects.resolve(slug).id, job_id)
+        project = rt.projects.resolve(slug)
+        with cli_tenant(rt, project) as conn:
+            view = job_service.retry_job(conn, rt.redis, project.id, job_id, actor="operator")
     return Result(view.as_dict(), [f"requeued job {view.id}"])
 
 
@@ -129,5 +131,7 @@ def jobs_retry(slug: str, job_id: str) -> Result:
 def jobs_purge_failed(slug: str) -> Result:
     """Delete the project's failed jobs."""
     with open_runtime(redis=True) as rt:
-        purged = job_service.purge_failed(rt.redis, rt.projects.resolve(slug).id)
+        project = rt.projects.resolve(slug)
+        with cli_tenant(rt, project) as conn:
+            purged = job_service.purge_failed(conn, rt.redis, project.id, actor="operator")
     return Result({"purged": purged}, [f"purged {purged} failed job(s)"])

@@ -28,7 +28,10 @@ def get_job(job_id: str) -> Response:
 @bp.post("/<job_id>/retry")
 @project_route("admin")
 def retry_job(job_id: str) -> Response:
-    view = service.retry_job(runtime().redis, tenant().project.id, job_id)
+    ctx = tenant()
+    view = service.retry_job(
+        ctx.conn, runtime().redis, ctx.project.id, job_id, actor=ctx.principal.actor
+    )
     response = jsonify(view.as_dict())
     response.status_code = 202
     return response

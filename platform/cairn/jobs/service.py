@@ -16,7 +16,9 @@ from uuid import UUID
 from redis import Redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from sqlalchemy import Connection
 
+from cairn.audit import service as audit
 from cairn.errors import Invalid, NotFound
 from cairn.jobs.queues import PROJECT_INDEX_SIZE, QUEUES, project_index, queue
 
@@ -65,7 +67,7 @@ def _view(job: Job) -> JobView:
     return JobView(
         id=job.id,
         queue=job.origin,
-        function=(job.func_name or "").rsplit(".", 1)[-1],
+        function=_function(job),
         status=status,
         enqueued_at=job.enqueued_at,
         started_at=job.started_at,
@@ -168,6 +170,10 @@ def get_job(redis: Redis[bytes], project_id: UUID, job_id: str) -> JobView:
     return _view(_one(redis, project_id, job_id))
 
 
+def _function(job: Job) -> str:
+    return (job.func_name or "").rsplit(".", 1)[-1]
+
+
 def _one(redis: Redis[bytes], project_id: UUID, job_id: str) -> Job:
     try:
         job = Job.fetch(job_id, connection=redis)
@@ -178,18 +184,28 @@ def _one(redis: Redis[bytes], project_id: UUID, job_id: str) -> Job:
     return job
 
 
-def retry_job(redis: Redis[bytes], project_id: UUID, job_id: str) -> JobView:
-    """Put a failed job back on its queue."""
+def retry_job(
+    conn: Connection, redis: Redis[bytes], project_id: UUID, job_id: str, *, actor: str
+) -> JobView:
+    """Put a failed job back on its queue (a job that mails or posts does so again), audited
+    in `conn`'s transaction: the entry is written first, so a refused requeue leaves none
+    and the caller's commit follows the requeue at once."""
     job = _one(redis, project_id, job_id)
     if job.get_status() != JobStatus.FAILED:
         raise Invalid(errors={"status": ["only failed jobs can be retried"]})
+    audit.record(conn, project_id, actor, "job.retried", job.id,
+                 {"function": _function(job), "queue": job.origin})  # fmt: skip
     job.requeue()
     return _view(job)
 
 
-def purge_failed(redis: Redis[bytes], project_id: UUID) -> int:
-    """Delete the project's failed jobs (never another project's), in one round trip."""
+def purge_failed(conn: Connection, redis: Redis[bytes], project_id: UUID, *, actor: str) -> int:
+    """Delete the project's failed jobs (never another project's), in one round trip;
+    audited in `conn`'s transaction when there were any."""
     failed = [j for j in _project_jobs(redis, project_id) if _status(j) == JobStatus.FAILED]
+    if not failed:
+        return 0
+    audit.record(conn, project_id, actor, "jobs.failed_purged", None, {"count": len(failed)})
     with redis.pipeline() as pipe:
         for job in failed:
             job.delete(pipeline=pipe)

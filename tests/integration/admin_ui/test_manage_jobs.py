@@ -10,6 +10,7 @@ from uuid import UUID
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
+from cairn.audit import service as audit
 from cairn.runtime import Runtime
 from cairn.schedules import service
 from cairn.schedules.models import schedules
@@ -123,6 +124,13 @@ def test_failed_jobs_are_listed_retried_and_purged(
     purged = admin_client.post(f"{jobs}/purge-failed", data={"csrf_token": token})
     assert purged.status_code == 302
     assert "Deleted 1 failed job." in admin_client.get(jobs).text
+    with runtime.db.tenant(project.id) as conn:
+        found, _ = audit.list_entries(conn, project.id, limit=10)
+    assert [(e.action, e.target) for e in reversed(found) if e.action.startswith("job")] == [
+        ("job.retried", job_id),
+        ("jobs.failed_purged", None),
+    ]
+    assert all(e.actor.startswith("admin:") for e in found if e.action.startswith("job"))
     assert other_job in admin_client.get(f"/admin/p/{other.slug}/jobs").text
 
 

@@ -4,10 +4,12 @@ visible to another project."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask.testing import FlaskClient
 from rq.job import Job
 
+from cairn.audit import service as audit
 from cairn.auth.keys import IssuedKey
 from cairn.db.engine import PendingJob
 from cairn.jobs import service as job_service
@@ -24,6 +26,12 @@ def failing_job(runtime: Runtime, project: Project, name: str) -> str:
     job_id = enqueue_failing_job(runtime, project, f"test-{name}")
     run_queued(runtime)
     return job_id
+
+
+def audited(runtime: Runtime, project: Project, action: str) -> list[tuple[Any, ...]]:
+    with runtime.db.tenant(project.id) as conn:
+        found, _ = audit.list_entries(conn, project.id, action=action, limit=10)
+    return [(e.actor, e.target, e.detail) for e in reversed(found)]
 
 
 def test_jobs_are_listed_inspected_retried_and_private(
@@ -51,6 +59,10 @@ def test_jobs_are_listed_inspected_retried_and_private(
     retried = client.post(f"{base}/{job_id}/retry", headers=auth(admin_key))
     assert retried.status_code == 202 and retried.get_json()["status"] == "queued"
     assert_problem(client.post(f"{base}/{job_id}/retry", headers=auth(admin_key)), 422)
+    # The retry is on record once (the refused second one left nothing), as this key.
+    assert audited(runtime, project, "job.retried") == [
+        (f"key:{admin_key.key.id}", job_id, {"function": "run_schedule", "queue": "default"})
+    ]
     assert_problem(client.get(f"{base}?status=bogus", headers=auth(admin_key)), 422)
     assert_problem(client.get(f"{base}/no-such-job", headers=auth(admin_key)), 404)
 
@@ -66,8 +78,17 @@ def test_jobs_cli(
     assert [j["id"] for j in listed["items"]] == [job_id]
     shown = json.loads(cairn("jobs", "show", "-p", project.slug, job_id, "--json").stdout)
     assert shown["status"] == "failed"
+    retried = json.loads(cairn("jobs", "retry", "-p", project.slug, job_id, "--json").stdout)
+    assert retried["status"] == "queued"
+    run_queued(runtime)  # it fails again
     purged = json.loads(cairn("jobs", "purge-failed", "-p", project.slug, "--json").stdout)
     assert purged == {"purged": 1}
+    assert json.loads(cairn("jobs", "purge-failed", "-p", project.slug, "--json").stdout) == {
+        "purged": 0
+    }
+    assert audited(runtime, project, "job.retried")[0][:2] == ("operator", job_id)
+    assert audited(runtime, project, "jobs.failed_purged") == [("operator", None, {"count": 1})]
+    assert audited(runtime, other_project, "jobs.failed_purged") == []
     assert json.loads(cairn("jobs", "list", "-p", project.slug, "--json").stdout)["items"] == []
     remaining = json.loads(cairn("jobs", "list", "-p", other_project.slug, "--json").stdout)
     assert len(remaining["items"]) == 1  # the other project's failed job is untouched
