@@ -389,7 +389,7 @@ def digest(plan: Plan) -> str:
 def _owner(rt: Runtime, project: Project) -> Iterator[tuple[Connection, str]]:
     """Schema changes run on the owner path, scoped to the project, audited as this admin."""
     actor = platform_admin(project.id, g.admin.email).actor
-    with rt.db.owner(project.id) as conn:
+    with rt.db.owner(project.id, source=request.remote_addr) as conn:
         yield conn, actor
 
 

@@ -59,7 +59,7 @@ def apply(file: Path, slug: str, dry_run: bool, allow_destructive: bool) -> Resu
         try:
             with (
                 progress_bar("apply", unit="step", scaled=False, delay=_QUIET_SECONDS) as progress,
-                rt.db.owner(project.id) as conn,
+                rt.db.owner(project.id, source="cli") as conn,
             ):
                 applied = apply_project(
                     conn,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from cairn.errors import NotFound
 from cairn.http.body import json_body
@@ -44,7 +44,7 @@ def put_collection(name: str) -> Response:
     definition = load_collection(json_body(), name=name)
     dry_run = flag("dry_run")
     rt = runtime()
-    with rt.db.owner(ctx.project.id) as conn:
+    with rt.db.owner(ctx.project.id, source=request.remote_addr) as conn:
         plan = service.put_collection(
             conn,
             ctx.project,
@@ -70,7 +70,7 @@ def delete_collection(name: str) -> Response:
     ctx = tenant()
     rt = runtime()
     dry_run = flag("dry_run")
-    with rt.db.owner(ctx.project.id) as conn:
+    with rt.db.owner(ctx.project.id, source=request.remote_addr) as conn:
         plan = service.delete_collection(
             conn,
             ctx.project,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from cairn.audit import service
@@ -35,6 +36,23 @@ def test_actions_done_with_the_cli_are_listed_as_coming_from_the_cli(
     entry = body["items"][1]
     assert set(entry) == {"id", "occurred_at", "actor", "action", "target", "detail", "source"}
     assert entry["detail"] == {"scope": "read"}
+
+
+def test_apply_and_import_are_listed_as_coming_from_the_cli(
+    cairn: CairnCli, project: Project, tmp_path: Path
+) -> None:
+    declared = tmp_path / "cairn.yaml"
+    declared.write_text("collections: [{name: notes, fields: {body: {type: text}}}]")
+    assert cairn("apply", str(declared), "-p", project.slug).exit_code == 0
+    archive = tmp_path / "copy.zip"
+    assert cairn("projects", "export", project.slug, "--out", str(archive)).exit_code == 0
+    copy = f"{project.slug}-copy"
+    assert cairn("projects", "import", str(archive), "--as", copy).exit_code == 0
+    applied = listed(cairn, project, "--action", "collections.applied")["items"]
+    assert [(e["actor"], e["source"]) for e in applied] == [("operator", "cli")]
+    imported = json.loads(cairn("audit", "list", "-p", copy, "--json").stdout)["items"]
+    assert imported[0]["action"] == "project.imported"
+    assert {e["source"] for e in imported} == {"cli"}
 
 
 def test_the_table_is_for_people(cairn: CairnCli, runtime: Runtime, project: Project) -> None:

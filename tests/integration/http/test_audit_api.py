@@ -75,6 +75,32 @@ def test_an_admin_key_lists_who_did_what_when_and_from_where(
     assert create["occurred_at"].endswith("+00:00") or create["occurred_at"].endswith("Z")
 
 
+def test_schema_changes_over_http_come_from_the_client(
+    client: FlaskClient, project: Project, admin_key: IssuedKey
+) -> None:
+    """They run on the owner path, not the request's transaction: the source goes along."""
+    notes = f"/api/v1/projects/{project.slug}/collections/notes"
+    put = client.put(
+        notes,
+        json={"fields": {"body": {"type": "text"}}},
+        headers=auth(admin_key),
+        environ_base={"REMOTE_ADDR": CLIENT_ADDRESS},
+    )
+    assert put.status_code == 200, put.get_json()
+    dropped = client.delete(
+        f"{notes}?allow_destructive=true",
+        headers=auth(admin_key),
+        environ_base={"REMOTE_ADDR": "2001:db8::1"},
+    )
+    assert dropped.status_code == 204
+    items = listing(client, project, admin_key)["items"]
+    schema = [(e["action"], e["source"]) for e in items if e["action"].startswith("collection")]
+    assert schema == [
+        ("collections.applied", "2001:db8::1"),
+        ("collections.applied", CLIENT_ADDRESS),
+    ]
+
+
 @pytest.mark.parametrize(
     ("scope", "status"), [("read", 403), ("write", 403), ("service", 403), ("admin", 200)]
 )
