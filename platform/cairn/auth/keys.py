@@ -62,9 +62,14 @@ class IssuedKey:
     secret: str
 
 
+def lookup_prefix(token: str) -> str:
+    """The public part of a key that finds its row (and names it in rate limits and logs)."""
+    return token[: len(TOKEN_PREFIX) + _LOOKUP_CHARS]
+
+
 def _new_token() -> tuple[str, str]:
     token = TOKEN_PREFIX + secrets.token_urlsafe(48)[: _TOKEN_LENGTH - len(TOKEN_PREFIX)]
-    return token, token[: len(TOKEN_PREFIX) + _LOOKUP_CHARS]
+    return token, lookup_prefix(token)
 
 
 _COLUMNS = [api_keys.c[name] for name in ApiKey.__dataclass_fields__]
@@ -218,7 +223,7 @@ def enter_with_key(
     """
     if not token.startswith(TOKEN_PREFIX) or len(token) != _TOKEN_LENGTH:
         raise Unauthorized("the API key is malformed")
-    prefix = token[: len(TOKEN_PREFIX) + _LOOKUP_CHARS]
+    prefix = lookup_prefix(token)
     if mode == "set_config":
         row = conn.execute(
             text("SELECT * FROM cairn.enter_request(:project, :prefix, :collection, :source)"),

@@ -20,13 +20,11 @@ import time
 from flask import Blueprint, Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded
 
-from cairn.auth.keys import TOKEN_PREFIX
+from cairn.auth.keys import TOKEN_PREFIX, lookup_prefix
 from cairn.config import Settings
 from cairn.errors import CairnError
 from cairn.http.problems import problem
 from cairn.http.tenant import SESSION_COOKIE, runtime
-
-PREFIX_LENGTH = 15  # "ck_" + the 12 public characters of a key
 
 
 def storage_uri(redis_url: str) -> str:
@@ -43,7 +41,7 @@ def credential_key() -> str:
     token = token.strip() if scheme.lower() == "bearer" else ""
     token = token or request.cookies.get(SESSION_COOKIE, "")
     if token.startswith(TOKEN_PREFIX):
-        return f"{project}:{token[:PREFIX_LENGTH]}"
+        return f"{project}:{lookup_prefix(token)}"
     if token:  # a session: its whole token is secret, so only a digest names it
         return f"{project}:s:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
     return address_key()
