@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
-from cairn.errors import CairnError, Invalid
+from cairn.errors import CairnError
 from cairn.http.tenant import runtime
 from cairn.tenancy import service as tenancy
 from cairn_admin import bp
 from cairn_admin.security import signed_in
+from cairn_admin.views.manage_common import Errors, form_errors
 
 
-def _errors(exc: CairnError) -> dict[str, list[str]]:
-    return exc.errors if isinstance(exc, Invalid) else {"": [exc.detail]}
+def _errors(exc: CairnError) -> Errors:
+    return form_errors(exc, ("slug", "name", "confirm"))
 
 
 @bp.get("/")

@@ -51,6 +51,7 @@ from cairn.schema import service as schema_service
 from cairn.schema.definitions import CollectionDef, FieldDef
 from cairn_admin import bp
 from cairn_admin.security import in_project, signed_in
+from cairn_admin.views.manage_common import Errors, form_errors
 
 SECTION = "admin.collections"
 PAGE_SIZES = (25, 50, 100)
@@ -415,16 +416,8 @@ def _body(
     return body
 
 
-def _errors(exc: CairnError) -> dict[str, list[str]]:
-    if isinstance(exc, Invalid):
-        errors = dict(exc.errors)
-        if exc.detail != "The request did not pass validation.":
-            errors.setdefault("", []).append(exc.detail)
-        return errors
-    extra = exc.extra.get("errors")
-    if isinstance(extra, dict) and extra:
-        return {**extra, "": [exc.detail]}
-    return {"": [exc.detail]}
+def _errors(exc: CairnError, coll: Collection) -> Errors:
+    return form_errors(exc, (f.name for f in coll.definition.fields))
 
 
 # --- shared page parts ----------------------------------------------------------------------
@@ -653,7 +646,7 @@ def record_new(slug: str, name: str) -> Response | str | tuple[str, int]:
             coll = collections.load(conn, project, name)
             widgets = map(_widget, coll.definition.fields)
             submitted = {w.name: _submitted(w, request.form) for w in widgets}
-            return _form_page(conn, coll, values=submitted, errors=_errors(exc)), exc.status
+            return _form_page(conn, coll, values=submitted, errors=_errors(exc, coll)), exc.status
     flash(f"Record {row.id} created.", "success")
     return redirect(url_for("admin.records", slug=slug, name=name))  # type: ignore[return-value]
 
@@ -697,7 +690,7 @@ def record_edit(slug: str, name: str, record_id: str) -> Response | str | tuple[
             widgets = [_widget(f) for f in coll.definition.fields]
             submitted = {w.name: _submitted(w, request.form) for w in widgets}
             if not isinstance(exc, PreconditionFailed):
-                page = _form_page(conn, coll, values=submitted, errors=_errors(exc),
+                page = _form_page(conn, coll, values=submitted, errors=_errors(exc, coll),
                                   record=record, version=version, base=base)  # fmt: skip
                 return page, exc.status
             merged, theirs = _merge(widgets, submitted, record, _read_base(base))
