@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,6 +40,7 @@ from cairn.auth.passwords import Hasher, check_password
 from cairn.config import Settings
 from cairn.crypto import derive_key, keyed_hash
 from cairn.db.ids import new_id
+from cairn.email_address import check_email
 from cairn.errors import Conflict, Invalid, NotFound, Unauthorized
 from cairn.webhooks.service import SecretBox
 
@@ -60,8 +60,6 @@ TOTP_WINDOW = 1  # steps accepted either side of now: clock skew between server 
 
 _MAX_PASSWORD_INPUT = 1024  # far above the policy's maximum: only garbage is cut
 _GENERATED_PASSWORD_BYTES = 18  # 24 URL-safe characters, 144 bits
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-_MAX_EMAIL = 320
 
 INVALID_CREDENTIALS = "the email or password is not correct"
 LOCKED = "too many failed sign-ins: this account is locked for a while; try again later"
@@ -171,16 +169,6 @@ class TotpSetup:
 
 
 # -- accounts -----------------------------------------------------------------------------
-
-
-def check_email(email: object) -> str:
-    """The address, trimmed; Invalid naming `email` if it is not one."""
-    if not isinstance(email, str):
-        raise Invalid(errors={"email": ["must be a string"]})
-    email = email.strip()
-    if len(email) > _MAX_EMAIL or not _EMAIL.match(email):
-        raise Invalid("the email address is not valid", errors={"email": ["is not an address"]})
-    return email
 
 
 def generate_password() -> str:
@@ -544,7 +532,6 @@ __all__ = [
     "SignInAttempt",
     "TotpSetup",
     "begin_totp",
-    "check_email",
     "confirm_totp",
     "create_admin",
     "delete_admin",

@@ -52,6 +52,7 @@ from cairn.auth.models import API_KEY_SCOPES
 from cairn.auth.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
 from cairn.auth.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 from cairn.auth.schemas import CreateKeyIn, Duration, IssuedKeyOut, KeyOut
+from cairn.email_address import MAX_EMAIL_LENGTH
 from cairn.idempotency.service import MAX_KEY_LENGTH
 from cairn.jobs.service import STATUSES as JOB_STATUS_FILTERS
 from cairn.records.batch import MAX_OPERATIONS
@@ -69,7 +70,7 @@ from cairn.schema.values import (
 )
 from cairn.tenancy.service import Project
 from cairn.users.providers import MAX_CLIENT_ID, MAX_SECRET, PRESETS
-from cairn.users.service import MAX_EMAIL_LENGTH, user_fields
+from cairn.users.service import user_fields
 from cairn.users.sessions import TOKEN_PREFIX as SESSION_TOKEN_PREFIX
 from cairn.users.tokens import TOKEN_PREFIX as MAILED_TOKEN_PREFIX
 from cairn.webhooks.service import EVENT_TYPES as WEBHOOK_EVENTS

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from marshmallow import ValidationError, validate
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
@@ -21,15 +20,14 @@ from cairn.audit import service as audit
 from cairn.auth.passwords import Hasher, check_password
 from cairn.auth.principal import Principal
 from cairn.db.ids import new_id
+from cairn.email_address import MAX_EMAIL_LENGTH, check_email
 from cairn.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from cairn.tenancy.service import Project
 from cairn.users import sessions
 from cairn.users.models import users
 from cairn.users.settings import AuthSettings, ProfileFields, auth_of, profile_fields
 
-MAX_EMAIL_LENGTH = 320
 WRONG_CREDENTIALS = "the email or password is not correct"
-_email_check = validate.Email(error="must be an email address, such as ada@example.com")
 
 
 @dataclass(frozen=True)
@@ -101,19 +99,6 @@ def auth_settings(project: Project) -> AuthSettings:
 
 def user_fields(project: Project) -> ProfileFields:
     return profile_fields(project.user_fields)
-
-
-def check_email(value: object, field: str = "email") -> str:
-    if not isinstance(value, str):
-        raise Invalid(errors={field: ["must be a string"]})
-    email = value.strip()
-    try:
-        _email_check(email)
-    except ValidationError as exc:
-        raise Invalid(errors={field: [str(m) for m in exc.messages]}) from None
-    if len(email) > MAX_EMAIL_LENGTH:
-        raise Invalid(errors={field: [f"must be at most {MAX_EMAIL_LENGTH} characters"]})
-    return email
 
 
 def _split_body(project: Project, body: dict[str, Any], own: set[str]) -> dict[str, Any]:
