@@ -55,6 +55,7 @@ def env(embedded: EmbeddedServices, data_dir: Path) -> dict[str, str]:
         "CAIRN_LOG_LEVEL": "WARNING",
         # Test receivers listen on loopback.
         "CAIRN_WEBHOOK_ALLOW_PRIVATE": "1",
+        "CAIRN_OAUTH_ALLOW_PRIVATE": "1",
         # Cheap hashes keep the suite fast; the benchmark measures the production parameters.
         "CAIRN_ARGON2_TIME_COST": "1",
         "CAIRN_ARGON2_MEMORY_KIB": "8192",

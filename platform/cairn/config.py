@@ -171,6 +171,7 @@ class _EnvSchema(Schema):
     webhook_allow_private = fields.Boolean(
         data_key="CAIRN_WEBHOOK_ALLOW_PRIVATE", load_default=False
     )
+    oauth_allow_private = fields.Boolean(data_key="CAIRN_OAUTH_ALLOW_PRIVATE", load_default=False)
     key_touch_seconds = fields.Integer(
         data_key="CAIRN_KEY_TOUCH_SECONDS",
         load_default=60,
@@ -203,6 +204,7 @@ class Settings:
     tenant_context: Literal["set_config", "set_local"]
     key_touch_seconds: int
     webhook_allow_private: bool
+    oauth_allow_private: bool
     smtp_url: str | None
     mail_from: str
     retention: str

@@ -91,6 +91,7 @@ CAIRN_DATA_DIR: "/tmp/cairn-data"
 {{- end }}
 {{- end }}
 CAIRN_WEBHOOK_ALLOW_PRIVATE: {{ ternary "true" "false" .Values.config.webhookAllowPrivate | quote }}
+CAIRN_OAUTH_ALLOW_PRIVATE: {{ ternary "true" "false" .Values.config.oauthAllowPrivate | quote }}
 {{- end }}
 
 {{/* Secret CAIRN_* settings as a YAML map (base64-encoded for a Secret's data). */}}

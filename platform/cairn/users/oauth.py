@@ -28,9 +28,11 @@ database steps around them in transactions of their own, so a slow provider keep
 connection idle in a transaction.
 
 Every URL fetched from the server side (discovery document, token endpoint, JWKS, user
-info) must resolve to public addresses unless private targets are allowed
-(CAIRN_WEBHOOK_ALLOW_PRIVATE=1), as for webhooks: a project's administrator must not reach
-the operator's internal network through Cairn.
+info) must resolve to public addresses unless the operator allows private providers
+(CAIRN_OAUTH_ALLOW_PRIVATE=1, say for a Keycloak inside the cluster), as for webhooks: a
+project's administrator must not reach the operator's internal network through Cairn. It is
+a setting of its own, so trusting an internal identity provider does not open webhooks to
+the internal network too.
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ class ProviderClient:
 
     def _check(self, url: str, what: str) -> None:
         try:
-            check_url(url, allow_private=self._allow_private)
+            check_url(url, allow_private=self._allow_private, setting="CAIRN_OAUTH_ALLOW_PRIVATE")
         except Invalid as exc:
             reason = "; ".join(exc.errors.get("url", [exc.detail]))
             raise ProviderFailed(

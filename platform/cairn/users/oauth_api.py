@@ -81,7 +81,7 @@ def authorize(provider: str) -> Response:
             provider,
             request.args.get("redirect_to"),
             browser=browser,
-            allow_private=rt.settings.webhook_allow_private,
+            allow_private=rt.settings.oauth_allow_private,
         )
     response = _found(started.authorize_url(_callback_url(public_project().slug, provider)))
     response.headers["Cache-Control"] = "no-store"
@@ -122,7 +122,7 @@ def callback(provider: str) -> Response:
             received = oauth.receive(
                 ctx.conn, rt.provider_box, ctx.project, provider, state,
                 request.args.get("code"), browser=browser,
-                allow_private=rt.settings.webhook_allow_private,
+                allow_private=rt.settings.oauth_allow_private,
             )  # fmt: skip
         except oauth.CallbackFailed as exc:
             return _failed(exc)

@@ -154,9 +154,15 @@ def is_http_url(url: Any) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
-def check_url(url: str, *, allow_private: bool, field: str = "url") -> None:
+def check_url(
+    url: str,
+    *,
+    allow_private: bool,
+    field: str = "url",
+    setting: str = "CAIRN_WEBHOOK_ALLOW_PRIVATE",
+) -> None:
     """Refuse URLs whose host resolves to a non-public address (SSRF); `field` names the
-    URL in the error."""
+    URL in the error, `setting` what an operator sets to allow private targets."""
     if not is_http_url(url):
         raise Invalid(errors={field: ["must be an http:// or https:// URL with a host"]})
     host = urlsplit(url).hostname or ""
@@ -174,7 +180,7 @@ def check_url(url: str, *, allow_private: bool, field: str = "url") -> None:
                 errors={
                     field: [
                         f"'{host}' resolves to a non-public address ({address}); set "
-                        "CAIRN_WEBHOOK_ALLOW_PRIVATE=1 to allow private targets"
+                        f"{setting}=1 to allow private targets"
                     ]
                 }
             )

@@ -30,7 +30,7 @@ from cairn.tenancy.service import Project
 from cairn.users import oauth, providers
 from cairn.users.providers import Provider
 from tests.conftest import auth
-from tests.factories import apply_file
+from tests.factories import apply_file, make_key
 from tests.integration.http.test_app import assert_problem
 from tests.integration.users.idp import IdentityProvider, s256
 
@@ -701,3 +701,23 @@ def test_a_callback_without_a_code_uses_up_its_state(
     assert (back["error"], back["status"]) == ("missing_code", "400")
     assert count(runtime, project, "oauth_states") == 0
     assert actions(runtime, project)[-1] == "user.login_failed"
+
+
+def test_private_providers_need_their_own_setting(
+    client: FlaskClient,
+    runtime: Runtime,
+    project: Project,
+    idp: IdentityProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Webhooks to private targets being allowed does not let a provider on one through."""
+    guarded = replace(runtime.settings, oauth_allow_private=False, webhook_allow_private=True)
+    monkeypatch.setattr(runtime, "settings", guarded)
+    add_provider(runtime, project, idp)
+    problem = assert_problem(authorize(client, project), 502)
+    assert "non-public address" in str(problem["detail"])
+    assert "CAIRN_OAUTH_ALLOW_PRIVATE=1" in str(problem["detail"])
+    hooks = f"/api/v1/projects/{project.slug}/webhooks"
+    hook = {"name": "h", "url": idp.url + "/hook", "events": ["record.created"]}
+    key = auth(make_key(runtime, project, "admin"))
+    assert client.post(hooks, json=hook, headers=key).status_code == 201
