@@ -128,7 +128,6 @@ def update_provider(slug: str, provider_id: UUID) -> Any:
 @signed_in
 def delete_provider(slug: str, provider_id: UUID) -> Any:
     with in_project(slug) as (_, project, conn, principal):
-        name = providers.get_provider(conn, project.id, provider_id).name
-        providers.delete_provider(conn, project.id, provider_id, actor=principal.actor)
+        name = providers.delete_provider(conn, project.id, provider_id, actor=principal.actor)
     flash(f"Provider {name} deleted; users who signed in with it keep their accounts.", "success")
     return redirect(url_for("admin.providers", slug=slug))

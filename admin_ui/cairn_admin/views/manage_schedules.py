@@ -53,7 +53,6 @@ def set_schedule_enabled(slug: str, schedule_id: UUID) -> Any:
 @signed_in
 def delete_schedule(slug: str, schedule_id: UUID) -> Any:
     with in_project(slug) as (_, project, conn, principal):
-        name = service.get_schedule(conn, project.id, schedule_id).definition.name
-        service.delete_schedule(conn, project.id, schedule_id, actor=principal.actor)
+        name = service.delete_schedule(conn, project.id, schedule_id, actor=principal.actor)
     flash(f"Schedule {name} deleted.", "success")
     return redirect(url_for("admin.schedules", slug=slug))

@@ -141,8 +141,7 @@ def update_webhook(slug: str, webhook_id: UUID) -> Any:
 @signed_in
 def delete_webhook(slug: str, webhook_id: UUID) -> Any:
     with in_project(slug) as (_, project, conn, principal):
-        name = service.get_webhook(conn, project.id, webhook_id).name
-        service.delete_webhook(conn, project.id, webhook_id, actor=principal.actor)
+        name = service.delete_webhook(conn, project.id, webhook_id, actor=principal.actor)
     flash(f"Webhook {name} deleted, with its delivery log.", "success")
     return redirect(url_for("admin.webhooks", slug=slug))
 

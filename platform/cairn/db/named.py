@@ -73,9 +73,13 @@ def save_named(
 
 def delete_named(
     conn: Connection, table: Table, project_id: UUID, item_id: UUID, *, kind: str
-) -> None:
-    result = conn.execute(
-        delete(table).where(table.c.project_id == project_id, table.c.id == item_id)
-    )
-    if result.rowcount == 0:
+) -> str:
+    """Delete the item; answers the name it had (one statement)."""
+    name = conn.execute(
+        delete(table)
+        .where(table.c.project_id == project_id, table.c.id == item_id)
+        .returning(table.c.name)
+    ).scalar()
+    if name is None:
         raise NotFound(f"no {kind} {item_id} in this project")
+    return str(name)

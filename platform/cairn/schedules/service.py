@@ -289,9 +289,11 @@ def webhook_url(definition: ScheduleDef | None) -> str | None:
     return str(definition.action["url"])
 
 
-def delete_schedule(conn: Connection, project_id: UUID, schedule_id: UUID, *, actor: str) -> None:
-    delete_named(conn, schedules, project_id, schedule_id, kind="schedule")
+def delete_schedule(conn: Connection, project_id: UUID, schedule_id: UUID, *, actor: str) -> str:
+    """Delete the schedule; answers its name."""
+    name = delete_named(conn, schedules, project_id, schedule_id, kind="schedule")
     audit.record(conn, project_id, actor, "schedule.deleted", str(schedule_id))
+    return name
 
 
 def set_next_runs(

@@ -208,7 +208,7 @@ def _named_steps(
     *,
     changed: Callable[[Any], bool],
     save: Callable[[Connection, Any, UUID | None], object],
-    delete: Callable[[Connection, UUID], None],
+    delete: Callable[[Connection, UUID], object],
     describe: Callable[[Any], str],
     loses: str,
 ) -> list[engine.Step]:
@@ -253,7 +253,7 @@ def _saving(
 
 
 def _deleting(
-    delete: Callable[[Connection, UUID], None], item_id: UUID, ctx: engine.Context
+    delete: Callable[[Connection, UUID], object], item_id: UUID, ctx: engine.Context
 ) -> None:
     delete(ctx.conn, item_id)
 

@@ -324,18 +324,19 @@ def save_provider(
     return provider
 
 
-def delete_provider(conn: Connection, project_id: UUID, provider_id: UUID, *, actor: str) -> None:
-    """The provider goes, with the identities linked through it (their accounts stay)."""
-    current = get_provider(conn, project_id, provider_id)
-    delete_named(conn, auth_providers, project_id, provider_id, kind="OAuth provider")
+def delete_provider(conn: Connection, project_id: UUID, provider_id: UUID, *, actor: str) -> str:
+    """The provider goes, with the identities linked through it (their accounts stay);
+    answers its name."""
+    name = delete_named(conn, auth_providers, project_id, provider_id, kind="OAuth provider")
     unlinked = conn.execute(
         delete(oauth_identities).where(
             oauth_identities.c.project_id == project_id,
-            oauth_identities.c.provider == current.name,
+            oauth_identities.c.provider == name,
         )
     ).rowcount
     audit.record(conn, project_id, actor, "auth_provider.deleted", str(provider_id),
-                 {"name": current.name, "identities_removed": unlinked})  # fmt: skip
+                 {"name": name, "identities_removed": unlinked})  # fmt: skip
+    return name
 
 
 __all__ = [

@@ -274,9 +274,11 @@ def update_webhook(
     return webhook
 
 
-def delete_webhook(conn: Connection, project_id: UUID, webhook_id: UUID, *, actor: str) -> None:
-    delete_named(conn, webhooks, project_id, webhook_id, kind="webhook")
+def delete_webhook(conn: Connection, project_id: UUID, webhook_id: UUID, *, actor: str) -> str:
+    """Delete the webhook (its delivery log goes with it); answers its name."""
+    name = delete_named(conn, webhooks, project_id, webhook_id, kind="webhook")
     audit.record(conn, project_id, actor, "webhook.deleted", str(webhook_id))
+    return name
 
 
 def differs(box: SecretBox, existing: Webhook, sealed: bytes, wanted: WebhookDef) -> bool:
