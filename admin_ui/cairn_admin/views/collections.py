@@ -10,7 +10,6 @@ again and refuses if the plan is not the one the admin confirmed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -190,13 +189,20 @@ def collection_apply(slug: str) -> Response | str | tuple[str, int]:
     definition = _load_json(form.get("definition", ""), original)
     allow = form.get("allow_destructive") == "on"
     notice = ""
+    reviewed = form.get("digest")
+
+    def runs(plan: Plan) -> bool:  # only the plan the admin reviewed, and only if it may run
+        return plan.digest() == reviewed and not plan.blocked and (allow or not plan.destructive)
+
     with _owner(rt, project) as (conn, actor):
         names = list(schema.registered(conn, project))
-        options: dict[str, Any] = {"actor": actor, "app_role": rt.settings.db_app_role}
         try:
             if not original and definition.name in names:
                 raise Conflict(f"a collection named '{definition.name}' was created meanwhile")
-            plan = schema.put_collection(conn, project, definition, dry_run=True, **options)
+            plan = schema.put_collection(
+                conn, project, definition, actor=actor, app_role=rt.settings.db_app_role,
+                allow_destructive=allow, proceed=runs,
+            )  # fmt: skip
         except (Invalid, Conflict) as exc:
             draft = _draft_of(definition, None, original)
             draft.view = "raw" if form.get("view") == "raw" else "form"
@@ -204,13 +210,9 @@ def collection_apply(slug: str) -> Response | str | tuple[str, int]:
                 return _editor(project, draft, {"": [exc.detail]}, names), 409
             found = {"raw": _flat(exc)} if draft.view == "raw" else _form_errors(exc.errors, draft)
             return _editor(project, draft, found, names), 422
-        if digest(plan) != form.get("digest"):
-            notice = "The plan changed since you reviewed it (the data or the schema moved on)."
-        elif not plan.blocked and (allow or not plan.destructive):
-            plan = schema.put_collection(
-                conn, project, definition, allow_destructive=allow, **options
-            )
-    if notice or plan.blocked or (plan.destructive and not allow):
+    if plan.digest() != reviewed:
+        notice = "The plan changed since you reviewed it (the data or the schema moved on)."
+    if not runs(plan):
         errors: Errors = {}
         if not notice and not plan.blocked:
             errors["allow_destructive"] = ["confirm that the destructive steps may run"]
@@ -237,10 +239,18 @@ def collection_delete(slug: str, name: str) -> Response | str | tuple[str, int]:
     project = rt.projects.resolve(slug)
     errors: Errors = {}
     notice = ""
+    confirmed = request.method == "POST" and request.form.get("confirm", "") == name
+    reviewed = request.form.get("digest")
+
+    def runs(plan: Plan) -> bool:  # only the plan that was shown, confirmed, and not blocked
+        return confirmed and plan.digest() == reviewed and not plan.blocked
+
     with _owner(rt, project) as (conn, actor):
-        options: dict[str, Any] = {"actor": actor, "app_role": rt.settings.db_app_role}
         try:
-            plan = schema.delete_collection(conn, project, name, dry_run=True, **options)
+            plan = schema.delete_collection(
+                conn, project, name, actor=actor, app_role=rt.settings.db_app_role,
+                allow_destructive=True, proceed=runs,
+            )  # fmt: skip
         except Invalid as exc:  # other collections still relate to it
             page = render_template(
                 "collections/delete.html", project=project, name=name, plan=None,
@@ -248,19 +258,16 @@ def collection_delete(slug: str, name: str) -> Response | str | tuple[str, int]:
                 errors=errors, section=SECTION,
             )  # fmt: skip
             return page if request.method == "GET" else (page, 409)
-        if request.method == "POST":
-            if request.form.get("confirm", "") != name:
-                errors["confirm"] = [f"type {name} to confirm"]
-            elif digest(plan) != request.form.get("digest"):
-                notice = "The plan changed since you reviewed it; review it again."
-            elif not plan.blocked:
-                schema.delete_collection(
-                    conn, project, name, allow_destructive=True, dry_run=False, **options
-                )
-                flash(f"Collection {name} and its records were dropped.", "success")
-                return redirect(url_for("admin.collections", slug=slug))  # type: ignore[return-value]
+    if runs(plan):
+        flash(f"Collection {name} and its records were dropped.", "success")
+        return redirect(url_for("admin.collections", slug=slug))  # type: ignore[return-value]
+    if request.method == "POST":
+        if not confirmed:
+            errors["confirm"] = [f"type {name} to confirm"]
+        elif plan.digest() != reviewed:
+            notice = "The plan changed since you reviewed it; review it again."
     page = render_template(
-        "collections/delete.html", project=project, name=name, plan=plan, digest=digest(plan),
+        "collections/delete.html", project=project, name=name, plan=plan, digest=plan.digest(),
         errors=errors, notice=notice, section=SECTION,
     )  # fmt: skip
     if request.method == "GET":
@@ -371,18 +378,13 @@ def _plan_page(
         original=draft.original,
         view=draft.view,
         plan=plan,
-        digest=digest(plan),
+        digest=plan.digest(),
         definition_json=json.dumps(proposed, separators=(",", ":")),
         definition_yaml=_yaml(proposed),
         errors=errors or {},
         notice=notice,
         section=SECTION,
     )
-
-
-def digest(plan: Plan) -> str:
-    """What the admin confirmed: the plan's steps, with the counts of affected records."""
-    return hashlib.sha256(json.dumps(plan.to_dict(), sort_keys=True).encode()).hexdigest()
 
 
 @contextmanager

@@ -9,6 +9,8 @@ found before anything runs, so a refused plan changes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +98,11 @@ class Plan:
             "destructive": self.destructive,
             "blocked": bool(self.blocked),
         }
+
+    def digest(self) -> str:
+        """What a person confirms when they review the plan: its steps, with the counts of
+        affected records."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
 
 
 @dataclass

@@ -7,7 +7,7 @@ owner-role transaction scoped to the project.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,10 +62,16 @@ def apply_collections(
     dry_run: bool = False,
     profile_names: Iterable[str] | None = None,
     progress: Progress = QUIET,
+    proceed: Callable[[engine.Plan], bool] | None = None,
+    known: dict[str, Registered] | None = None,
 ) -> engine.Plan:
     """Make the project's collections exactly `desired`: plan, check, apply, register.
-    `profile_names`: the user profile fields rules may use (default: the project's)."""
-    current = {name: r.definition for name, r in registered(conn, project).items()}
+    `profile_names`: the user profile fields rules may use (default: the project's).
+    `proceed`: asked with the plan before anything runs; False returns it unapplied (the
+    admin UI applies only the plan a person reviewed, planned once). `known`: the registry
+    as the caller has just read it in this transaction."""
+    known = registered(conn, project) if known is None else known
+    current = {name: r.definition for name, r in known.items()}
     wanted = {c.name: c for c in desired}
     names = tuple(
         profile_fields(project.user_fields).names if profile_names is None else profile_names
@@ -74,7 +80,7 @@ def apply_collections(
     if errors:
         raise Invalid("a collection rule is not a valid expression", errors=errors)
     plan = engine.plan(conn, project.schema_name, current, wanted)
-    if dry_run:
+    if dry_run or (proceed is not None and not proceed(plan)):
         return plan
     engine.execute(
         conn,
@@ -140,9 +146,9 @@ def build_concurrently(
 def put_collection(
     conn: Connection, project: Project, definition: CollectionDef, **options: Any
 ) -> engine.Plan:
-    current = [r.definition for r in registered(conn, project).values()]
-    desired = [c for c in current if c.name != definition.name] + [definition]
-    return apply_collections(conn, project, desired, **options)
+    known = registered(conn, project)
+    desired = [r.definition for n, r in known.items() if n != definition.name] + [definition]
+    return apply_collections(conn, project, desired, known=known, **options)
 
 
 def delete_collection(conn: Connection, project: Project, name: str, **options: Any) -> engine.Plan:
@@ -150,7 +156,7 @@ def delete_collection(conn: Connection, project: Project, name: str, **options: 
     if name not in current:
         raise NotFound(f"no collection '{name}' in this project")
     desired = [r.definition for n, r in current.items() if n != name]
-    return apply_collections(conn, project, desired, **options)
+    return apply_collections(conn, project, desired, known=current, **options)
 
 
 def export_collections(conn: Connection, project: Project) -> list[dict[str, Any]]:

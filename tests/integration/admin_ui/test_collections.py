@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select, text
 
 from cairn.audit.models import audit_log
 from cairn.runtime import Runtime
+from cairn.schema import engine
 from cairn.schema import service as schema
 from cairn.schema.definitions import load_collection
 from cairn.tenancy.service import Project
@@ -447,3 +448,36 @@ def test_every_form_needs_the_csrf_token(
 def test_pages_need_a_signed_in_admin(client: FlaskClient, project: Project) -> None:
     response = client.get(base(project))
     assert response.status_code == 302 and "/admin/sign-in" in response.headers["Location"]
+
+
+def test_applying_and_dropping_plan_once(
+    admin_client: FlaskClient, runtime: Runtime, project: Project, monkeypatch: Any
+) -> None:
+    """The reviewed plan is planned again once and run if it still matches: planning counts
+    records and checks for duplicates, so it is not done twice per confirmation."""
+    planned: list[int] = []
+    real_plan = engine.plan
+
+    def counting(*args: Any, **kwargs: Any) -> engine.Plan:
+        planned.append(1)
+        return real_plan(*args, **kwargs)
+
+    new = admin_client.get(f"{base(project)}/-/new")
+    plan = admin_client.post(f"{base(project)}/-/plan", data=editor_form(csrf_of(new.text)))
+    fields = {k: hidden(plan.text, k) for k in ("definition", "original", "digest", "view")}
+    monkeypatch.setattr(engine, "plan", counting)
+    applied = admin_client.post(
+        f"{base(project)}/-/apply", data={"csrf_token": csrf_of(plan.text), **fields}
+    )
+    assert applied.status_code == 302 and len(planned) == 1
+    monkeypatch.setattr(engine, "plan", real_plan)
+    page = admin_client.get(f"{base(project)}/posts/delete")
+    monkeypatch.setattr(engine, "plan", counting)
+    dropped = admin_client.post(
+        f"{base(project)}/posts/delete",
+        data={"csrf_token": csrf_of(page.text), "digest": hidden(page.text, "digest"),
+              "confirm": "posts"},
+    )  # fmt: skip
+    assert dropped.status_code == 302 and len(planned) == 2
+    with runtime.db.owner(project.id) as conn:
+        assert "posts" not in schema.registered(conn, project)
