@@ -133,8 +133,7 @@ def import_(file: Path, new_slug: str | None, reset_credentials: bool) -> Result
         slug = new_slug or manifest.slug
         with open_runtime() as rt:
             check = credentials_check(rt.settings.require_secret_key())
-            restore.check_archive(reader, check, reset_credentials=reset_credentials)
-            with progress_bar(f"import {slug}") as progress, rt.db.owner(source="cli") as conn:
+            with progress_bar(f"import {slug}") as progress, rt.db.owner() as conn:
                 imported = restore.import_archive(
                     conn,
                     reader,

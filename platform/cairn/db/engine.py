@@ -97,15 +97,13 @@ class Database:
         self, project_id: UUID | None = None, *, source: str | None = None
     ) -> Iterator[Connection]:
         """A transaction as the owner role: DDL and project lifecycle only. With a project,
-        the transaction is scoped to it like a request (the owner is subject to forced RLS).
-        `source`: where what it audits came from (a client address, "cli")."""
+        the transaction is scoped to it like a request (the owner is subject to forced RLS),
+        and `source` says where what it audits came from (a client address, "cli")."""
         with self.owner_engine.begin() as conn:
             conn.execute(text(f'SET LOCAL ROLE "{self.owner_role}"'))
-            claims = {"source": source} if source else {}
             if project_id is not None:
+                claims = {"source": source} if source else {}
                 enter_tenant(conn, self.settings.tenant_context, project_id, claims)
-            elif claims:
-                conn.execute(text("SELECT set_config('cairn.source', :s, true)"), {"s": source})
             yield conn
 
     @contextmanager
