@@ -230,13 +230,15 @@ def save_schedule(
     allow_private: bool,
     schedule_id: UUID | None = None,
     stored: ScheduleDef | None = None,
+    url_checked: bool = False,
 ) -> Schedule:
     """Create (or, with `schedule_id`, replace) a schedule. A webhook URL equal to the one
     in `stored` (the schedule as it is now) is not resolved again, so a schedule whose host
-    has gone can still be paused; the run checks it anyway."""
+    has gone can still be paused; the run checks it anyway. `url_checked`: the caller has
+    just checked it (`cairn apply`, while planning)."""
     action = dict(definition.action)
     if action["type"] == "webhook":
-        if action["url"] != webhook_url(stored):
+        if not url_checked and action["url"] != webhook_url(stored):
             check_url(action["url"], allow_private=allow_private, field="action.url")
         secret = action.pop("secret", None)
         if secret is not None or "secret_sealed" not in action:

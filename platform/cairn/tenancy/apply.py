@@ -284,7 +284,7 @@ def _webhook_steps(
             actor=actor,
             allow_private=allow_private,
             webhook_id=webhook_id,
-            stored_url=current[wanted.name].url if wanted.name in current else None,
+            url_checked=True,  # while planning
         )
         if secret is not None:
             generated[wanted.name] = secret
@@ -319,10 +319,8 @@ def _schedule_steps(
             )
 
     def save(c: Connection, wanted: schedules.ScheduleDef, schedule_id: UUID | None) -> None:
-        stored = None
         if schedule_id is not None:
-            stored = current[wanted.name].definition
-            wanted = schedules.keeping_secret(stored, wanted)
+            wanted = schedules.keeping_secret(current[wanted.name].definition, wanted)
         schedules.save_schedule(
             c,
             box,
@@ -331,7 +329,7 @@ def _schedule_steps(
             actor=actor,
             allow_private=allow_private,
             schedule_id=schedule_id,
-            stored=stored,
+            url_checked=True,  # while planning
         )
 
     return _named_steps(

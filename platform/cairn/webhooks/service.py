@@ -219,13 +219,15 @@ def save_webhook(
     allow_private: bool,
     webhook_id: UUID | None = None,
     stored_url: str | None = None,
+    url_checked: bool = False,
 ) -> tuple[Webhook, str | None]:
     """Create (or, with `webhook_id`, replace) a webhook. Returns it and, when Cairn made the
     secret, that secret: the only time it is shown.
 
     A URL equal to `stored_url` (the one the webhook has now) is not resolved again, so a
-    webhook whose host has gone can still be paused or renamed; delivery checks it anyway."""
-    if definition.url != stored_url:
+    webhook whose host has gone can still be paused or renamed; delivery checks it anyway.
+    `url_checked`: the caller has just checked it (`cairn apply`, while planning)."""
+    if not url_checked and definition.url != stored_url:
         check_url(definition.url, allow_private=allow_private)
     generated = None
     values: dict[str, Any] = {
