@@ -114,7 +114,7 @@ def project_route(
                     raise Forbidden("an end-user session cannot do this; use a project API key")
                 entry.principal.require(scope)
                 g.tenant = TenantRequest(
-                    found, entry.principal, conn, collection, entry.collection_version, token
+                    found, entry.principal, conn, collection, entry.collection_version
                 )
                 return view(**kwargs)
 
@@ -169,15 +169,12 @@ class TenantRequest:
         conn: Connection,
         collection: str | None = None,
         collection_version: int | None = None,
-        token: str | None = None,
     ) -> None:
         self.project = project
         self.principal = principal
         self.conn = conn
         self.collection = collection
         self.collection_version = collection_version
-        # The credential as presented: a session's views need it to set the CSRF token.
-        self.token = token
 
 
 def tenant() -> TenantRequest:
